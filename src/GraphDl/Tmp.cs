@@ -1,0 +1,1 @@
+namespace GraphDl; public static class Placeholder_ { }

@@ -1,0 +1,3 @@
+using NUnit.Framework;
+namespace GraphDl.Tests;
+public class SmokeTests { [Test] public void One() => Assert.That(1 + 1, Is.EqualTo(2)); }
