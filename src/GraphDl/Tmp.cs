@@ -1,1 +1,0 @@
-namespace GraphDl; public static class Placeholder_ { }
