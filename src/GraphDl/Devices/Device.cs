@@ -1,0 +1,105 @@
+using GraphDl.Ops;
+using GraphDl.Runtime;
+
+namespace GraphDl.Devices;
+
+/// <summary>Where kernels run and buffers live. Public methods validate, then call the protected <c>*Core</c> hooks.</summary>
+public abstract class Device
+{
+    /// <summary>The placement name, e.g. <c>/cpu:0</c> or <c>/gpu:0</c>.</summary>
+    public abstract string Name { get; }
+
+    /// <summary>True if buffers of this device are plain host arrays (the CPU).</summary>
+    public virtual bool IsHost => false;
+
+    /// <summary>True if this device has a kernel for the op.</summary>
+    public abstract bool CanRun(OpDef op);
+
+    /// <summary>Allocates a buffer on this device.</summary>
+    public NDArray Allocate(DType dtype, ReadOnlySpan<int> dims)
+    {
+        var a = AllocateCore(dtype, dims);
+        if (!IsHost) a.device = this;
+        return a;
+    }
+
+    /// <summary>Releases a buffer of this device.</summary>
+    public void Free(NDArray buffer)
+    {
+        CheckOwn(buffer, nameof(buffer));
+        FreeCore(buffer);
+    }
+
+    /// <summary>Copies a host array into a buffer of this device of the same dtype and size.</summary>
+    public void CopyIn(NDArray host, NDArray destination)
+    {
+        if (host.device != null) throw new ArgumentException($"CopyIn source must be a host array, it lives on {host.device.Name}");
+        CheckOwn(destination, nameof(destination));
+        CheckSame(host, destination);
+        CopyInCore(host, destination);
+    }
+
+    /// <summary>Copies a buffer of this device into a host array of the same dtype and size.</summary>
+    public void CopyOut(NDArray source, NDArray host)
+    {
+        CheckOwn(source, nameof(source));
+        if (host.device != null) throw new ArgumentException($"CopyOut destination must be a host array, it lives on {host.device.Name}");
+        CheckSame(source, host);
+        CopyOutCore(source, host);
+    }
+
+    /// <summary>Waits until all queued work has finished.</summary>
+    public void Synchronize() => SynchronizeCore();
+
+    /// <summary>Runs the kernel of <c>context.Node</c>; inputs are already on this device.</summary>
+    public void Run(KernelContext context) => RunCore(context);
+
+    /// <summary>Allocation hook.</summary>
+    protected abstract NDArray AllocateCore(DType dtype, ReadOnlySpan<int> dims);
+    /// <summary>Release hook.</summary>
+    protected virtual void FreeCore(NDArray buffer) { }
+    /// <summary>Host-to-device hook.</summary>
+    protected abstract void CopyInCore(NDArray host, NDArray destination);
+    /// <summary>Device-to-host hook.</summary>
+    protected abstract void CopyOutCore(NDArray source, NDArray host);
+    /// <summary>Synchronize hook.</summary>
+    protected virtual void SynchronizeCore() { }
+    /// <summary>Kernel hook.</summary>
+    protected abstract void RunCore(KernelContext context);
+
+    void CheckOwn(NDArray a, string what)
+    {
+        if (IsHost ? a.device != null : a.device != this)
+            throw new ArgumentException($"{what} lives on {a.device?.Name ?? "the host"}, not on {Name}");
+    }
+
+    static void CheckSame(NDArray a, NDArray b)
+    {
+        if (a.DType != b.DType || a.Size != b.Size)
+            throw new ArgumentException($"copy between {a.DType.Name()}{Shape.Format(a.Dims)} and {b.DType.Name()}{Shape.Format(b.Dims)}");
+    }
+
+    /// <inheritdoc/>
+    public override string ToString() => Name;
+}
+
+/// <summary>The CPU: host arrays, managed SIMD kernels.</summary>
+public sealed class CpuDevice : Device
+{
+    /// <summary>The CPU device.</summary>
+    public static readonly CpuDevice Instance = new();
+    /// <inheritdoc/>
+    public override string Name => "/cpu:0";
+    /// <inheritdoc/>
+    public override bool IsHost => true;
+    /// <inheritdoc/>
+    public override bool CanRun(OpDef op) => true;
+    /// <inheritdoc/>
+    protected override NDArray AllocateCore(DType dtype, ReadOnlySpan<int> dims) => NDArray.Zeros(dtype, dims.ToArray());
+    /// <inheritdoc/>
+    protected override void CopyInCore(NDArray host, NDArray destination) => Array.Copy(host.data, destination.data, host.Size);
+    /// <inheritdoc/>
+    protected override void CopyOutCore(NDArray source, NDArray host) => Array.Copy(source.data, host.data, source.Size);
+    /// <inheritdoc/>
+    protected override void RunCore(KernelContext context) => context.Node.Def.Cpu(context);
+}

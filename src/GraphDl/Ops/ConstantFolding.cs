@@ -1,0 +1,30 @@
+namespace GraphDl.Ops;
+
+/// <summary>Values known while the graph is built: constants, and shapes that are fully defined.</summary>
+internal static class ConstantFolding
+{
+    public static NDArray? TryGetValue(Tensor t)
+    {
+        switch (t.Op.Type)
+        {
+            case "Const": return t.Op.Attrs.Value("value");
+            case "Shape" when t.Op.Inputs[0].Shape.IsFullyDefined:
+                return NDArray.From(t.Op.Inputs[0].Shape.Dims);
+            case "Identity": return TryGetValue(t.Op.Inputs[0]);
+            default: return null;
+        }
+    }
+
+    /// <summary>An int vector input known at build time (axes, shapes), else null.</summary>
+    public static int[]? Ints(Tensor t)
+    {
+        var v = TryGetValue(t);
+        if (v == null) return null;
+        return v.DType switch
+        {
+            DType.Int32 => v.ToArray<int>(),
+            DType.Int64 => v.ToArray<long>().Select(x => checked((int)x)).ToArray(),
+            _ => null,
+        };
+    }
+}

@@ -1,0 +1,149 @@
+using System.Numerics;
+using GraphDl.Runtime;
+
+namespace GraphDl.Ops;
+
+/// <summary>A kernel over a contiguous span.</summary>
+public delegate void SpanMap<T>(ReadOnlySpan<T> x, Span<T> y);
+
+/// <summary>Helpers that build the op rows of the common families, so an op file states only what differs.</summary>
+public static class Families
+{
+    /// <summary>A float elementwise op <c>y = f(x)</c>: same shape and dtype as its input.</summary>
+    public static OpDef Unary(string name, SpanMap<float> f32, SpanMap<double> f64, GradFn? grad) => new()
+    {
+        Name = name,
+        Grad = grad,
+        Infer = c =>
+        {
+            RequireFloat(c, 0);
+            return InferContext.One(c.DType(0), c.Shape(0));
+        },
+        Cpu = c =>
+        {
+            var x = c.Input(0);
+            var y = c.Output(0, x.Dims);
+            if (x.DType == DType.Float32) f32(x.AsSpan<float>(), y.AsSpan<float>());
+            else f64(x.AsSpan<double>(), y.AsSpan<double>());
+        },
+    };
+
+    /// <summary>A numeric elementwise op with broadcasting, <c>y = f(a, b)</c>.</summary>
+    public static OpDef Binary<TOp>(string name, GradFn? grad) where TOp : IArith => new()
+    {
+        Name = name,
+        Grad = grad,
+        Infer = c =>
+        {
+            SameDType(c);
+            if (!c.DType(0).IsNumeric()) throw new ShapeError($"needs a numeric dtype, got {c.DType(0).Name()}");
+            return InferContext.One(c.DType(0), Broadcast.Shapes(c.Shape(0), c.Shape(1)));
+        },
+        Cpu = c =>
+        {
+            var (a, b, y) = BroadcastOut(c);
+            switch (a.DType)
+            {
+                case DType.Float32: Broadcast.Run<Arith<TOp, float>, float, float>(a, b, y); break;
+                case DType.Float64: Broadcast.Run<Arith<TOp, double>, double, double>(a, b, y); break;
+                case DType.Int32: Broadcast.Run<Arith<TOp, int>, int, int>(a, b, y); break;
+                case DType.Int64: Broadcast.Run<Arith<TOp, long>, long, long>(a, b, y); break;
+                default: Broadcast.Run<Arith<TOp, byte>, byte, byte>(a, b, y); break;
+            }
+        },
+    };
+
+    /// <summary>Allocates the broadcast output of a binary kernel.</summary>
+    public static (NDArray a, NDArray b, NDArray y) BroadcastOut(KernelContext c, DType? outType = null)
+    {
+        var a = c.Input(0); var b = c.Input(1);
+        Span<int> dims = stackalloc int[Math.Max(a.Rank, b.Rank)];
+        if (!Broadcast.Dims(a.Dims, b.Dims, dims))
+            throw c.Error($"incompatible shapes for broadcasting, {Shape.Format(a.Dims)} and {Shape.Format(b.Dims)}");
+        return (a, b, c.Output(0, dims, outType ?? a.DType));
+    }
+
+    /// <summary>Throws unless input <paramref name="i"/> is float32 or float64.</summary>
+    public static void RequireFloat(InferContext c, int i)
+    {
+        if (!c.DType(i).IsFloating()) throw new ShapeError($"needs float32 or float64, got {c.DType(i).Name()}");
+    }
+
+    /// <summary>Throws unless all inputs share one dtype.</summary>
+    public static void SameDType(InferContext c)
+    {
+        for (int i = 1; i < c.Inputs.Length; i++)
+            if (c.DType(i) != c.DType(0))
+                throw new ShapeError($"dtypes differ, {c.DType(0).Name()} {c.Shape(0)} and {c.DType(i).Name()} {c.Shape(i)}");
+    }
+
+    /// <summary>Sums a gradient back to the shape of <paramref name="x"/> when the op broadcast it.</summary>
+    public static Tensor ReduceTo(Tensor grad, Tensor x)
+    {
+        if (x.Shape.IsFullyDefined && grad.Shape.Equals(x.Shape)) return grad;
+        return grad.Graph.SumToShape(grad, x.Graph.ShapeOf(x));
+    }
+}
+
+/// <summary>The arithmetic operators.</summary>
+public static class ArithOps
+{
+    /// <summary>a + b</summary>
+    public readonly struct Add : IArith
+    {
+        /// <inheritdoc/>
+        public static T Apply<T>(T a, T b) where T : unmanaged, INumber<T> => a + b;
+        /// <inheritdoc/>
+        public static Vector<T> Apply<T>(Vector<T> a, Vector<T> b) where T : unmanaged, INumber<T> => a + b;
+    }
+    /// <summary>a - b</summary>
+    public readonly struct Sub : IArith
+    {
+        /// <inheritdoc/>
+        public static T Apply<T>(T a, T b) where T : unmanaged, INumber<T> => a - b;
+        /// <inheritdoc/>
+        public static Vector<T> Apply<T>(Vector<T> a, Vector<T> b) where T : unmanaged, INumber<T> => a - b;
+    }
+    /// <summary>a * b</summary>
+    public readonly struct Mul : IArith
+    {
+        /// <inheritdoc/>
+        public static T Apply<T>(T a, T b) where T : unmanaged, INumber<T> => a * b;
+        /// <inheritdoc/>
+        public static Vector<T> Apply<T>(Vector<T> a, Vector<T> b) where T : unmanaged, INumber<T> => a * b;
+    }
+    /// <summary>a / b</summary>
+    public readonly struct Div : IArith
+    {
+        /// <inheritdoc/>
+        public static T Apply<T>(T a, T b) where T : unmanaged, INumber<T> => a / b;
+        /// <inheritdoc/>
+        public static Vector<T> Apply<T>(Vector<T> a, Vector<T> b) where T : unmanaged, INumber<T> => a / b;
+    }
+    /// <summary>max(a, b), NaN-propagating.</summary>
+    public readonly struct Max : IArith
+    {
+        /// <inheritdoc/>
+        public static T Apply<T>(T a, T b) where T : unmanaged, INumber<T> => T.IsNaN(a) || T.IsNaN(b) ? a + b : (a > b ? a : b);
+        /// <inheritdoc/>
+        public static Vector<T> Apply<T>(Vector<T> a, Vector<T> b) where T : unmanaged, INumber<T> =>
+            Vector.ConditionalSelect(Vector.Equals(a, a) & Vector.Equals(b, b), Vector.ConditionalSelect(Vector.GreaterThan(a, b), a, b), a + b);
+    }
+    /// <summary>min(a, b), NaN-propagating.</summary>
+    public readonly struct Min : IArith
+    {
+        /// <inheritdoc/>
+        public static T Apply<T>(T a, T b) where T : unmanaged, INumber<T> => T.IsNaN(a) || T.IsNaN(b) ? a + b : (a < b ? a : b);
+        /// <inheritdoc/>
+        public static Vector<T> Apply<T>(Vector<T> a, Vector<T> b) where T : unmanaged, INumber<T> =>
+            Vector.ConditionalSelect(Vector.Equals(a, a) & Vector.Equals(b, b), Vector.ConditionalSelect(Vector.LessThan(a, b), a, b), a + b);
+    }
+    /// <summary>(a - b)^2</summary>
+    public readonly struct SquaredDifference : IArith
+    {
+        /// <inheritdoc/>
+        public static T Apply<T>(T a, T b) where T : unmanaged, INumber<T> => (a - b) * (a - b);
+        /// <inheritdoc/>
+        public static Vector<T> Apply<T>(Vector<T> a, Vector<T> b) where T : unmanaged, INumber<T> => (a - b) * (a - b);
+    }
+}

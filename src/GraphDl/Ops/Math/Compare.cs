@@ -1,0 +1,226 @@
+using System.Numerics;
+using GraphDl.Ops;
+using GraphDl.Runtime;
+
+namespace GraphDl.Ops
+{
+    /// <summary>Comparisons, logic, select and cast. None is differentiable except Select (through its branches) and Cast.</summary>
+    public static class CompareOps
+    {
+        interface ICmp { static abstract bool Test<T>(T a, T b) where T : INumber<T>; }
+        readonly struct Lt : ICmp { public static bool Test<T>(T a, T b) where T : INumber<T> => a < b; }
+        readonly struct Le : ICmp { public static bool Test<T>(T a, T b) where T : INumber<T> => a <= b; }
+        readonly struct Gt : ICmp { public static bool Test<T>(T a, T b) where T : INumber<T> => a > b; }
+        readonly struct Ge : ICmp { public static bool Test<T>(T a, T b) where T : INumber<T> => a >= b; }
+        readonly struct Eq : ICmp { public static bool Test<T>(T a, T b) where T : INumber<T> => a == b; }
+        readonly struct Ne : ICmp { public static bool Test<T>(T a, T b) where T : INumber<T> => a != b; }
+
+        readonly struct CmpZip<TC, T> : IZip<T, bool> where TC : ICmp where T : INumber<T>
+        {
+            public static void Zip(ReadOnlySpan<T> a, ReadOnlySpan<T> b, Span<bool> y) { for (int i = 0; i < y.Length; i++) y[i] = TC.Test(a[i], b[i]); }
+            public static void ScalarA(T a, ReadOnlySpan<T> b, Span<bool> y) { for (int i = 0; i < y.Length; i++) y[i] = TC.Test(a, b[i]); }
+            public static void ScalarB(ReadOnlySpan<T> a, T b, Span<bool> y) { for (int i = 0; i < y.Length; i++) y[i] = TC.Test(a[i], b); }
+        }
+
+        static OpDef Cmp<TC>(string name) where TC : ICmp => new()
+        {
+            Name = name, Grad = null,
+            Infer = c =>
+            {
+                Families.SameDType(c);
+                return InferContext.One(DType.Bool, Broadcast.Shapes(c.Shape(0), c.Shape(1)));
+            },
+            Cpu = c =>
+            {
+                var (a, b, y) = Families.BroadcastOut(c, DType.Bool);
+                switch (a.DType)
+                {
+                    case DType.Float32: Broadcast.Run<CmpZip<TC, float>, float, bool>(a, b, y); break;
+                    case DType.Float64: Broadcast.Run<CmpZip<TC, double>, double, bool>(a, b, y); break;
+                    case DType.Int32: Broadcast.Run<CmpZip<TC, int>, int, bool>(a, b, y); break;
+                    case DType.Int64: Broadcast.Run<CmpZip<TC, long>, long, bool>(a, b, y); break;
+                    case DType.UInt8: Broadcast.Run<CmpZip<TC, byte>, byte, bool>(a, b, y); break;
+                    case DType.Bool when typeof(TC) == typeof(Eq) || typeof(TC) == typeof(Ne):
+                        Broadcast.Run<LogicZip<BoolEq<TC>>, bool, bool>(a, b, y); break;
+                    default: throw c.Error($"cannot compare {a.DType.Name()}");
+                }
+            },
+        };
+
+        interface ILogic { static abstract bool Apply(bool a, bool b); }
+        readonly struct And : ILogic { public static bool Apply(bool a, bool b) => a & b; }
+        readonly struct Or : ILogic { public static bool Apply(bool a, bool b) => a | b; }
+        readonly struct BoolEq<TC> : ILogic where TC : ICmp { public static bool Apply(bool a, bool b) => typeof(TC) == typeof(Eq) ? a == b : a != b; }
+
+        readonly struct LogicZip<TL> : IZip<bool, bool> where TL : ILogic
+        {
+            public static void Zip(ReadOnlySpan<bool> a, ReadOnlySpan<bool> b, Span<bool> y) { for (int i = 0; i < y.Length; i++) y[i] = TL.Apply(a[i], b[i]); }
+            public static void ScalarA(bool a, ReadOnlySpan<bool> b, Span<bool> y) { for (int i = 0; i < y.Length; i++) y[i] = TL.Apply(a, b[i]); }
+            public static void ScalarB(ReadOnlySpan<bool> a, bool b, Span<bool> y) { for (int i = 0; i < y.Length; i++) y[i] = TL.Apply(a[i], b); }
+        }
+
+        static OpDef Logic<TL>(string name) where TL : ILogic => new()
+        {
+            Name = name, Grad = null,
+            Infer = c =>
+            {
+                if (c.DType(0) != DType.Bool || c.DType(1) != DType.Bool)
+                    throw new ShapeError($"needs bool inputs, got {c.DType(0).Name()} and {c.DType(1).Name()}");
+                return InferContext.One(DType.Bool, Broadcast.Shapes(c.Shape(0), c.Shape(1)));
+            },
+            Cpu = c => { var (a, b, y) = Families.BroadcastOut(c); Broadcast.Run<LogicZip<TL>, bool, bool>(a, b, y); },
+        };
+
+        /// <summary><c>a &lt; b</c></summary>
+        public static readonly OpDef Less = Cmp<Lt>("Less");
+        /// <summary><c>a &lt;= b</c></summary>
+        public static readonly OpDef LessEqual = Cmp<Le>("LessEqual");
+        /// <summary><c>a &gt; b</c></summary>
+        public static readonly OpDef Greater = Cmp<Gt>("Greater");
+        /// <summary><c>a &gt;= b</c></summary>
+        public static readonly OpDef GreaterEqual = Cmp<Ge>("GreaterEqual");
+        /// <summary><c>a == b</c></summary>
+        public static readonly OpDef Equal = Cmp<Eq>("Equal");
+        /// <summary><c>a != b</c></summary>
+        public static readonly OpDef NotEqual = Cmp<Ne>("NotEqual");
+        /// <summary>Logical and.</summary>
+        public static readonly OpDef LogicalAnd = Logic<And>("LogicalAnd");
+        /// <summary>Logical or.</summary>
+        public static readonly OpDef LogicalOr = Logic<Or>("LogicalOr");
+
+        /// <summary>Logical not.</summary>
+        public static readonly OpDef LogicalNot = new()
+        {
+            Name = "LogicalNot", Grad = null,
+            Infer = c => c.DType(0) == DType.Bool ? InferContext.One(DType.Bool, c.Shape(0)) : throw new ShapeError($"needs bool, got {c.DType(0).Name()}"),
+            Cpu = c =>
+            {
+                var x = c.Input(0).AsSpan<bool>(); var y = c.Output(0, c.Input(0).Dims).AsSpan<bool>();
+                for (int i = 0; i < x.Length; i++) y[i] = !x[i];
+            },
+        };
+
+        /// <summary><c>cond ? a : b</c> elementwise with broadcasting of all three (TF2's <c>where</c>, TF1's <c>SelectV2</c>).</summary>
+        public static readonly OpDef SelectV2 = new()
+        {
+            Name = "SelectV2",
+            Grad = c =>
+            {
+                var zeros = c.G.ZerosLike(c.Dy);
+                return [null, Families.ReduceTo(c.G.Where(c.X(0), c.Dy, zeros), c.X(1)), Families.ReduceTo(c.G.Where(c.X(0), zeros, c.Dy), c.X(2))];
+            },
+            Infer = c =>
+            {
+                if (c.DType(0) != DType.Bool) throw new ShapeError($"condition must be bool, got {c.DType(0).Name()}");
+                if (c.DType(1) != c.DType(2)) throw new ShapeError($"branches differ in dtype, {c.DType(1).Name()} and {c.DType(2).Name()}");
+                return InferContext.One(c.DType(1), Broadcast.Shapes(Broadcast.Shapes(c.Shape(0), c.Shape(1)), c.Shape(2)));
+            },
+            Cpu = c =>
+            {
+                var (cond, a, b) = (c.Input(0), c.Input(1), c.Input(2));
+                int r = Math.Max(cond.Rank, Math.Max(a.Rank, b.Rank));
+                Span<int> d1 = stackalloc int[r], dims = stackalloc int[r];
+                if (!Broadcast.Dims(cond.Dims, a.Dims, d1) || !Broadcast.Dims(d1, b.Dims, dims))
+                    throw c.Error($"incompatible shapes {Shape.Format(cond.Dims)}, {Shape.Format(a.Dims)}, {Shape.Format(b.Dims)}");
+                var y = c.Output(0, dims, a.DType);
+                switch (a.DType)
+                {
+                    case DType.Float32: Select<float>(cond, a, b, y); break;
+                    case DType.Float64: Select<double>(cond, a, b, y); break;
+                    case DType.Int32: Select<int>(cond, a, b, y); break;
+                    case DType.Int64: Select<long>(cond, a, b, y); break;
+                    case DType.Bool: Select<bool>(cond, a, b, y); break;
+                    default: Select<byte>(cond, a, b, y); break;
+                }
+            },
+        };
+
+        static void Select<T>(NDArray cond, NDArray a, NDArray b, NDArray y)
+        {
+            var sc = cond.AsSpan<bool>(); var sa = a.AsSpan<T>(); var sb = b.AsSpan<T>(); var sy = y.AsSpan<T>();
+            if (sc.Length == sy.Length && sa.Length == sy.Length && sb.Length == sy.Length)
+            {
+                for (int i = 0; i < sy.Length; i++) sy[i] = sc[i] ? sa[i] : sb[i];
+                return;
+            }
+            var ydims = y.Dims;
+            Span<int> idx = stackalloc int[ydims.Length];
+            for (int i = 0; i < sy.Length; i++)
+            {
+                int rem = i;
+                for (int d = ydims.Length - 1; d >= 0; d--) { idx[d] = rem % ydims[d]; rem /= ydims[d]; }
+                sy[i] = sc[Offset(cond.Dims, idx)] ? sa[Offset(a.Dims, idx)] : sb[Offset(b.Dims, idx)];
+            }
+        }
+
+        /// <summary>Flat offset of a broadcast index into an array of dims <paramref name="dims"/>.</summary>
+        internal static int Offset(ReadOnlySpan<int> dims, ReadOnlySpan<int> idx)
+        {
+            int off = 0, shift = idx.Length - dims.Length;
+            for (int d = 0; d < dims.Length; d++) off = off * dims[d] + (dims[d] == 1 ? 0 : idx[d + shift]);
+            return off;
+        }
+
+        /// <summary>Converts between dtypes (bool → 0/1; float → int truncates toward zero).</summary>
+        public static readonly OpDef Cast = new()
+        {
+            Name = "Cast",
+            Grad = c => c.X(0).DType.IsFloating() && c.Y().DType.IsFloating() ? [c.G.Cast(c.Dy, c.X(0).DType)] : [null],
+            Infer = c => InferContext.One(c.Attrs.DType("DstT"), c.Shape(0)),
+            Cpu = c =>
+            {
+                var x = c.Input(0);
+                var to = c.Attrs.DType("DstT");
+                if (x.DType == to) { c.Forward(0, x); return; }
+                var y = c.Output(0, x.Dims, to);
+                CastKernel(x, y);
+            },
+        };
+
+        internal static void CastKernel(NDArray x, NDArray y)
+        {
+            int n = x.Size;
+            switch (y.DType)
+            {
+                case DType.Float32: { var s = y.AsSpan<float>(); if (x.DType == DType.Float64) { var d = x.AsSpan<double>(); for (int i = 0; i < n; i++) s[i] = (float)d[i]; } else for (int i = 0; i < n; i++) s[i] = (float)x.GetDouble(i); break; }
+                case DType.Float64: { var s = y.AsSpan<double>(); for (int i = 0; i < n; i++) s[i] = x.GetDouble(i); break; }
+                case DType.Int32: { var s = y.AsSpan<int>(); for (int i = 0; i < n; i++) s[i] = (int)x.GetDouble(i); break; }
+                case DType.Int64: { var s = y.AsSpan<long>(); if (x.DType == DType.Int32) { var d = x.AsSpan<int>(); for (int i = 0; i < n; i++) s[i] = d[i]; } else for (int i = 0; i < n; i++) s[i] = (long)x.GetDouble(i); break; }
+                case DType.UInt8: { var s = y.AsSpan<byte>(); for (int i = 0; i < n; i++) s[i] = (byte)x.GetDouble(i); break; }
+                case DType.Bool: { var s = y.AsSpan<bool>(); for (int i = 0; i < n; i++) s[i] = x.GetDouble(i) != 0; break; }
+                default: throw new SessionRunException($"cannot cast {x.DType.Name()} to {y.DType.Name()}");
+            }
+        }
+    }
+}
+
+namespace GraphDl
+{
+    /// <summary>Builders for comparisons, logic, select and cast.</summary>
+    public static class CompareBuilders
+    {
+        /// <summary><c>a &lt; b</c></summary>
+        public static Tensor Less(this Graph g, Tensor a, Tensor b, string? name = null) => g.Add1(CompareOps.Less, [a, b], null, name);
+        /// <summary><c>a &lt;= b</c></summary>
+        public static Tensor LessEqual(this Graph g, Tensor a, Tensor b, string? name = null) => g.Add1(CompareOps.LessEqual, [a, b], null, name);
+        /// <summary><c>a &gt; b</c></summary>
+        public static Tensor Greater(this Graph g, Tensor a, Tensor b, string? name = null) => g.Add1(CompareOps.Greater, [a, b], null, name);
+        /// <summary><c>a &gt;= b</c></summary>
+        public static Tensor GreaterEqual(this Graph g, Tensor a, Tensor b, string? name = null) => g.Add1(CompareOps.GreaterEqual, [a, b], null, name);
+        /// <summary><c>a == b</c></summary>
+        public static Tensor Equal(this Graph g, Tensor a, Tensor b, string? name = null) => g.Add1(CompareOps.Equal, [a, b], null, name);
+        /// <summary><c>a != b</c></summary>
+        public static Tensor NotEqual(this Graph g, Tensor a, Tensor b, string? name = null) => g.Add1(CompareOps.NotEqual, [a, b], null, name);
+        /// <summary>Logical and.</summary>
+        public static Tensor LogicalAnd(this Graph g, Tensor a, Tensor b, string? name = null) => g.Add1(CompareOps.LogicalAnd, [a, b], null, name);
+        /// <summary>Logical or.</summary>
+        public static Tensor LogicalOr(this Graph g, Tensor a, Tensor b, string? name = null) => g.Add1(CompareOps.LogicalOr, [a, b], null, name);
+        /// <summary>Logical not.</summary>
+        public static Tensor LogicalNot(this Graph g, Tensor a, string? name = null) => g.Add1(CompareOps.LogicalNot, [a], null, name);
+        /// <summary><c>cond ? a : b</c> elementwise, with broadcasting.</summary>
+        public static Tensor Where(this Graph g, Tensor cond, Tensor a, Tensor b, string? name = null) => g.Add1(CompareOps.SelectV2, [cond, a, b], null, name);
+        /// <summary>Converts to another dtype.</summary>
+        public static Tensor Cast(this Graph g, Tensor x, DType dtype, string? name = null) =>
+            g.Add1(CompareOps.Cast, [x], new Attrs { ["SrcT"] = x.DType, ["DstT"] = dtype }, name);
+    }
+}

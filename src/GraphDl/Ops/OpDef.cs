@@ -1,0 +1,77 @@
+namespace GraphDl.Ops;
+
+/// <summary>One row of the op table: everything GraphDl knows about an op.</summary>
+public sealed class OpDef
+{
+    /// <summary>TensorFlow's op type string (<c>MatMul</c>, <c>Relu</c>).</summary>
+    public required string Name { get; init; }
+
+    /// <summary>Output dtypes and static shapes, computed when the node is added.</summary>
+    public required InferFn Infer { get; init; }
+
+    /// <summary>Gradient rule; <c>null</c> means "not differentiable", stated on purpose.</summary>
+    public required GradFn? Grad { get; init; }
+
+    /// <summary>The CPU kernel.</summary>
+    public required CpuKernel Cpu { get; init; }
+
+    /// <summary>True for ops whose result is not a pure function of their inputs (random, variables, assign).</summary>
+    public bool Stateful { get; init; }
+
+    /// <inheritdoc/>
+    public override string ToString() => Name;
+}
+
+/// <summary>An output's dtype and static shape.</summary>
+public readonly record struct OutputSpec(DType DType, Shape Shape);
+
+/// <summary>Shape and dtype rule.</summary>
+public delegate OutputSpec[] InferFn(InferContext c);
+
+/// <summary>Gradient rule: one entry per input, null for "no gradient".</summary>
+public delegate Tensor?[] GradFn(GradContext c);
+
+/// <summary>A CPU kernel.</summary>
+public delegate void CpuKernel(Runtime.KernelContext c);
+
+/// <summary>What a shape rule sees.</summary>
+public sealed class InferContext
+{
+    internal InferContext(Graph graph, Tensor[] inputs, Attrs attrs) { Graph = graph; Inputs = inputs; Attrs = attrs; }
+
+    /// <summary>The graph.</summary>
+    public Graph Graph { get; }
+    /// <summary>The inputs.</summary>
+    public Tensor[] Inputs { get; }
+    /// <summary>The attributes.</summary>
+    public Attrs Attrs { get; }
+    /// <summary>Static shape of input <paramref name="i"/>.</summary>
+    public Shape Shape(int i) => Inputs[i].Shape;
+    /// <summary>Dtype of input <paramref name="i"/>.</summary>
+    public DType DType(int i) => Inputs[i].DType;
+    /// <summary>The value of input <paramref name="i"/> when it is known at build time, else null.</summary>
+    public NDArray? Constant(int i) => ConstantFolding.TryGetValue(Inputs[i]);
+    /// <summary>A single-output result.</summary>
+    public static OutputSpec[] One(DType t, Shape s) => [new(t, s)];
+}
+
+/// <summary>What a gradient rule sees.</summary>
+public sealed class GradContext
+{
+    internal GradContext(Operation op, Tensor?[] dys) { Op = op; Dys = dys; }
+
+    /// <summary>The graph.</summary>
+    public Graph G => Op.Graph;
+    /// <summary>The forward op.</summary>
+    public Operation Op { get; }
+    /// <summary>Incoming gradients, one per output (null where none flows).</summary>
+    public Tensor?[] Dys { get; }
+    /// <summary>Gradient of output 0 (zeros if none flows).</summary>
+    public Tensor Dy => Dys[0] ?? G.ZerosLike(Op.Outputs[0]);
+    /// <summary>Forward input <paramref name="i"/>.</summary>
+    public Tensor X(int i) => Op.Inputs[i];
+    /// <summary>Forward output <paramref name="i"/>.</summary>
+    public Tensor Y(int i = 0) => Op.Outputs[i];
+    /// <summary>An attribute of the forward op.</summary>
+    public Attrs Attrs => Op.Attrs;
+}

@@ -1,0 +1,90 @@
+using GraphDl.Devices;
+using GraphDl.Devices.Cpu;
+
+namespace GraphDl.Runtime;
+
+/// <summary>What a kernel sees: its node, its input values, and planned output buffers to fill.</summary>
+public sealed class KernelContext
+{
+    internal Frame frame = null!;
+    internal Plan.Step step = null!;
+
+    internal KernelContext(Session session) => Session = session;
+
+    /// <summary>The session running the kernel (variables live there).</summary>
+    public Session Session { get; }
+    /// <summary>The node whose kernel runs.</summary>
+    public Operation Node => step.Node!;
+    /// <summary>The node's attributes.</summary>
+    public Attrs Attrs => step.Node!.Attrs;
+    /// <summary>The device the kernel runs on.</summary>
+    public Device Device => step.Device;
+    /// <summary>The intra-op worker pool.</summary>
+    public WorkerPool Pool => Session.Pool;
+    /// <summary>Number of inputs.</summary>
+    public int InputCount => step.Inputs.Length;
+
+    /// <summary>The value of input <paramref name="i"/>.</summary>
+    public NDArray Input(int i) => frame.Values[step.Inputs[i]] ?? throw Uninitialized(i);
+
+    UninitializedVariableException Uninitialized(int i)
+    {
+        var src = step.Node!.Inputs[i].Op;
+        return new UninitializedVariableException(
+            $"Attempting to use uninitialized value {src.Name} (read by {step.Node}): run its initializer " +
+            "(GlobalVariablesInitializer) or Load a value first");
+    }
+
+    /// <summary>How many times this node has run in this session before (drives random ops).</summary>
+    public long RunCounter => step.Node!.Def.Stateful ? Session.NextCounter(step.Node.Id) : 0;
+
+    /// <summary>A buffer for output <paramref name="i"/> with these dims, reused across steps when it fits.</summary>
+    public NDArray Output(int i, ReadOnlySpan<int> dims) => Output(i, dims, step.Node!.Outputs[i].DType);
+
+    /// <summary>A buffer for output <paramref name="i"/> with this dtype and these dims, reused across steps when it fits.</summary>
+    public NDArray Output(int i, ReadOnlySpan<int> dims, DType dtype)
+    {
+        int slot = step.OutBase + i;
+        var buf = frame.Owned[slot];
+        long n = NDArray.Product(dims);
+        if (buf != null && buf.DType == dtype && buf.data.Length >= n)
+        {
+            if (buf.dims.Length != dims.Length) buf.dims = dims.ToArray();
+            else dims.CopyTo(buf.dims);
+            buf.size = (int)n;
+        }
+        else
+        {
+            buf = Device.Allocate(dtype, dims);
+            frame.Owned[slot] = buf;
+        }
+        frame.Values[slot] = buf;
+        return buf;
+    }
+
+    /// <summary>Output <paramref name="i"/> with the same dims as input <paramref name="like"/>.</summary>
+    public NDArray OutputLike(int i, int like) => Output(i, Input(like).Dims);
+
+    /// <summary>Passes an existing array through as output <paramref name="i"/> (no copy). Kernels must not write to it afterwards.</summary>
+    public void Forward(int i, NDArray value) => frame.Values[step.OutBase + i] = value;
+
+    /// <summary>Output <paramref name="i"/> as a view of <paramref name="source"/>'s data with other dims (a reshape).</summary>
+    public void View(int i, NDArray source, ReadOnlySpan<int> dims)
+    {
+        int slot = step.OutBase + i;
+        var v = frame.Views[slot];
+        if (v == null || v.DType != source.DType || v.dims.Length != dims.Length)
+        {
+            v = new NDArray(source.DType, source.data, dims.ToArray());
+            frame.Views[slot] = v;
+        }
+        v.data = source.data;
+        dims.CopyTo(v.dims);
+        v.size = source.size;
+        v.device = source.device;
+        frame.Values[slot] = v;
+    }
+
+    /// <summary>A kernel-side error that names the node.</summary>
+    public SessionRunException Error(string message) => new($"{Node}: {message}");
+}

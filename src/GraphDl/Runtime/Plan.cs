@@ -1,0 +1,123 @@
+using GraphDl.Devices;
+
+namespace GraphDl.Runtime;
+
+/// <summary>A compiled run: the pruned, ordered, placed steps for one (feeds, fetches, targets) set, and its buffer slots.</summary>
+internal sealed class Plan
+{
+    /// <summary>One kernel launch, or a copy between devices when <see cref="Node"/> is null.</summary>
+    internal sealed class Step
+    {
+        public Operation? Node;
+        public Device Device = null!;
+        public int[] Inputs = [];
+        public int OutBase;
+        public Device? CopyFrom;
+    }
+
+    public required Tensor[] Feeds;
+    public required Tensor[] Fetches;
+    public required Operation[] Targets;
+    public required Step[] Steps;
+    public required int[] FeedSlots;
+    public required int[] FetchSlots;
+    public required int SlotCount;
+    public required Device[] FetchDevices;
+    public long Key;
+    public int StepCopies;
+
+    readonly Stack<Frame> frames = new();
+
+    public Frame Rent(Session s)
+    {
+        lock (frames)
+            if (frames.Count > 0) return frames.Pop();
+        return new Frame(SlotCount, s);
+    }
+
+    public void Return(Frame f)
+    {
+        lock (frames) frames.Push(f);
+    }
+
+    /// <summary>Builds a plan: prune to what the fetches need, order by node id (a topological order),
+    /// place each node, and insert copies where an edge crosses devices.</summary>
+    public static Plan Build(Session session, Tensor[] feeds, Tensor[] fetches, Operation[] targets)
+    {
+        var graph = session.Graph;
+        var fed = new HashSet<Tensor>(feeds);
+        var needed = new HashSet<Operation>();
+        var stack = new Stack<Operation>();
+        void Need(Operation op) { if (needed.Add(op)) stack.Push(op); }
+        foreach (var t in fetches) if (!fed.Contains(t)) Need(t.Op);
+        foreach (var op in targets) Need(op);
+        while (stack.Count > 0)
+        {
+            var op = stack.Pop();
+            foreach (var t in op.Inputs) if (!fed.Contains(t)) Need(t.Op);
+            foreach (var c in op.ControlInputs) Need(c);
+        }
+        foreach (var op in needed)
+            if (op.Type == "Placeholder")
+                throw new FeedException($"You must feed a value for placeholder '{op.Name}' with dtype {op.Outputs[0].DType.Name()} and shape {op.Outputs[0].Shape}");
+
+        var order = needed.OrderBy(o => o.Id).ToList();
+        int slots = 0;
+        var slotOf = new Dictionary<Tensor, int>();
+        var deviceOfSlot = new List<Device>();
+        int NewSlot(Device d) { deviceOfSlot.Add(d); return slots++; }
+        var cpu = CpuDevice.Instance;
+        var feedSlots = feeds.Select(f => { int s = NewSlot(cpu); slotOf[f] = s; return s; }).ToArray();
+        var steps = new List<Plan.Step>();
+        var copies = new Dictionary<(int, Device), int>();
+        int copyCount = 0;
+        int On(int slot, Device d)
+        {
+            var from = deviceOfSlot[slot];
+            if (from == d || (from.IsHost && d.IsHost)) return slot;
+            if (copies.TryGetValue((slot, d), out int c)) return c;
+            if (!from.IsHost && !d.IsHost) slot = On(slot, cpu);
+            c = NewSlot(d);
+            steps.Add(new Step { Device = d, CopyFrom = deviceOfSlot[slot], Inputs = [slot], OutBase = c });
+            copies[(slot, d)] = c;
+            copyCount++;
+            return c;
+        }
+        foreach (var op in order)
+        {
+            var device = session.Place(op);
+            var inputs = op.Inputs.Select(t => On(slotOf[t], device)).ToArray();
+            int outBase = slots;
+            foreach (var t in op.Outputs)
+            {
+                int s = NewSlot(device);
+                if (!fed.Contains(t)) slotOf[t] = s;
+            }
+            steps.Add(new Step { Node = op, Device = device, Inputs = inputs, OutBase = outBase });
+        }
+        var fetchSlots = fetches.Select(t => slotOf[t]).ToArray();
+        return new Plan
+        {
+            Feeds = feeds, Fetches = fetches, Targets = targets, Steps = steps.ToArray(),
+            FeedSlots = feedSlots, FetchSlots = fetchSlots, SlotCount = slots,
+            FetchDevices = fetchSlots.Select(s => deviceOfSlot[s]).ToArray(), StepCopies = copyCount,
+        };
+    }
+}
+
+/// <summary>Per-run state of a plan: slot values and the buffers they reuse. One per concurrent caller.</summary>
+internal sealed class Frame
+{
+    public readonly NDArray?[] Values;
+    public readonly NDArray?[] Owned;
+    public readonly NDArray?[] Views;
+    public readonly KernelContext Context;
+
+    public Frame(int slots, Session s)
+    {
+        Values = new NDArray?[slots];
+        Owned = new NDArray?[slots];
+        Views = new NDArray?[slots];
+        Context = new KernelContext(s) { frame = this };
+    }
+}

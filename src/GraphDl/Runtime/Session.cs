@@ -1,0 +1,270 @@
+using System.Collections.Concurrent;
+using GraphDl.Devices;
+using GraphDl.Devices.Cpu;
+using GraphDl.Runtime;
+
+namespace GraphDl;
+
+/// <summary>Options for a <see cref="Session"/>.</summary>
+public sealed class SessionOptions
+{
+    /// <summary>Threads for one large kernel (GEMM, big elementwise); 0 means all cores.</summary>
+    public int IntraOpThreads { get; init; }
+    /// <summary>Independent ops run concurrently (reserved: steps currently run in order, whatever the value).</summary>
+    public int InterOpThreads { get; init; } = 1;
+    /// <summary>Devices besides the CPU; a node asking for one by name (<c>/gpu:0</c>) is placed there when it has a kernel.</summary>
+    public IReadOnlyList<Device> Devices { get; init; } = [];
+    /// <summary>Device for nodes that ask for none; null means the CPU.</summary>
+    public string? DefaultDevice { get; init; }
+    /// <summary>Where warnings go (graph growing between runs); defaults to <see cref="Warnings.Sink"/>.</summary>
+    public Action<string>? WarningSink { get; init; }
+}
+
+/// <summary>Process-wide warning sink.</summary>
+public static class Warnings
+{
+    /// <summary>Receives warnings; defaults to standard error.</summary>
+    public static Action<string> Sink { get; set; } = m => Console.Error.WriteLine("GraphDl warning: " + m);
+}
+
+/// <summary>Runs a graph. Variables live here; run plans are compiled once per (feeds, fetches, targets) set and cached.</summary>
+/// <remarks>
+/// <c>Run</c> may be called from several threads at once: each call gets its own buffers. Variable updates from
+/// concurrent runs are not locked against each other (TF1's <c>use_locking=False</c>): each element is written
+/// whole, but two concurrent training steps may interleave their updates.
+/// </remarks>
+public sealed class Session : IDisposable
+{
+    readonly ConcurrentDictionary<long, Plan[]> plans = new();
+    readonly object varGate = new();
+    NDArray?[] variables = [];
+    long[] counters = [];
+    readonly Device[] devices;
+    readonly WorkerPool? ownPool;
+    int lastVersion = -1, growthStreak;
+    bool warned;
+
+    /// <summary>Opens a session on a graph.</summary>
+    public Session(Graph graph, SessionOptions? options = null)
+    {
+        Graph = graph;
+        Options = options ?? new SessionOptions();
+        devices = [CpuDevice.Instance, .. Options.Devices];
+        int threads = Options.IntraOpThreads;
+        if (threads <= 0 || threads == Environment.ProcessorCount) Pool = WorkerPool.Shared;
+        else Pool = ownPool = new WorkerPool(threads);
+    }
+
+    /// <summary>The graph.</summary>
+    public Graph Graph { get; }
+    /// <summary>The options.</summary>
+    public SessionOptions Options { get; }
+    internal WorkerPool Pool { get; }
+    /// <summary>Number of compiled plans (for tests and diagnostics).</summary>
+    public int CachedPlanCount => plans.Values.Sum(p => p.Length);
+
+    /// <summary>Computes one tensor.</summary>
+    public NDArray Run(Tensor fetch, params (Tensor, NDArray)[] feeds) => Run([fetch], feeds)[0];
+
+    /// <summary>Runs an op (a training step, an initializer).</summary>
+    public void Run(Operation target, params (Tensor, NDArray)[] feeds) => Run([], feeds, [target]);
+
+    /// <summary>Computes several tensors in one pass.</summary>
+    public NDArray[] Run(Tensor[] fetches, params (Tensor, NDArray)[] feeds) => Run(fetches, feeds, []);
+
+    /// <summary>TF1's <c>session.run(fetches, feed_dict)</c> with targets run for their effects.</summary>
+    public NDArray[] Run(Tensor[] fetches, (Tensor, NDArray)[] feeds, Operation[] targets)
+    {
+        CheckGrowth();
+        var plan = GetPlan(feeds, fetches, targets);
+        var frame = plan.Rent(this);
+        try
+        {
+            for (int i = 0; i < feeds.Length; i++)
+            {
+                var (t, v) = feeds[i];
+                CheckFeed(t, v);
+                frame.Values[plan.FeedSlots[IndexOf(plan.Feeds, t)]] = v;
+            }
+            Execute(plan, frame);
+            var results = new NDArray[fetches.Length];
+            for (int i = 0; i < fetches.Length; i++)
+            {
+                int k = fetches[i] == plan.Fetches[i] ? i : IndexOf(plan.Fetches, fetches[i]);
+                var v = frame.Values[plan.FetchSlots[k]]!;
+                results[i] = CopyToHost(v);
+            }
+            return results;
+        }
+        finally
+        {
+            Array.Clear(frame.Values);
+            plan.Return(frame);
+        }
+    }
+
+    static NDArray CopyToHost(NDArray v)
+    {
+        if (v.device == null) return v.Clone();
+        var host = NDArray.Zeros(v.DType, v.dims);
+        v.device.CopyOut(v, host);
+        return host;
+    }
+
+    static int IndexOf<T>(T[] items, T x) where T : class
+    {
+        for (int i = 0; i < items.Length; i++) if (ReferenceEquals(items[i], x)) return i;
+        return -1;
+    }
+
+    void Execute(Plan plan, Frame frame)
+    {
+        var ctx = frame.Context;
+        foreach (var step in plan.Steps)
+        {
+            ctx.step = step;
+            if (step.Node == null) { RunCopy(step, frame); continue; }
+            try { step.Device.Run(ctx); }
+            catch (GraphDlException) { throw; }
+            catch (Exception e) when (e is not OutOfMemoryException)
+            {
+                throw new SessionRunException($"{step.Node} failed on {step.Device.Name}: {e.Message}", e);
+            }
+        }
+    }
+
+    static void RunCopy(Plan.Step step, Frame frame)
+    {
+        var src = frame.Values[step.Inputs[0]]!;
+        var dst = frame.Owned[step.OutBase];
+        if (dst == null || !dst.SameLayout(src.DType, src.dims))
+            frame.Owned[step.OutBase] = dst = step.Device.IsHost ? NDArray.Zeros(src.DType, src.dims) : step.Device.Allocate(src.DType, src.dims);
+        if (step.Device.IsHost) step.CopyFrom!.CopyOut(src, dst);
+        else step.Device.CopyIn(src, dst);
+        frame.Values[step.OutBase] = dst;
+    }
+
+    void CheckFeed(Tensor t, NDArray v)
+    {
+        if (t.Graph != Graph) throw new FeedException($"feed {t.Name} belongs to another graph");
+        string what = t.Op.Type == "Placeholder" ? $"placeholder '{t.Op.Name}'" : $"tensor '{t.Name}'";
+        if (v.DType != t.DType)
+            throw new FeedException($"cannot feed {v.DType.Name()} into {what} of dtype {t.DType.Name()}");
+        if (!t.Shape.Accepts(v.Dims))
+            throw new FeedException($"cannot feed value of shape {Shape.Format(v.Dims)} into {what} of shape {t.Shape}");
+    }
+
+    void CheckGrowth()
+    {
+        int v = Graph.Version;
+        if (lastVersion >= 0 && v > lastVersion)
+        {
+            if (++growthStreak >= 5 && !warned)
+            {
+                warned = true;
+                (Options.WarningSink ?? Warnings.Sink)(
+                    $"the graph grew between each of the last {growthStreak} Session.Run calls (now {v} nodes): ops are probably being " +
+                    "built inside the training loop. Build them once before the loop, and call graph.Finalize() to catch this.");
+            }
+        }
+        else if (lastVersion >= 0) growthStreak = 0;
+        lastVersion = v;
+    }
+
+    Plan GetPlan((Tensor, NDArray)[] feeds, Tensor[] fetches, Operation[] targets)
+    {
+        long key = 17;
+        foreach (var (t, _) in feeds) key += Mix(t.Op.Id * 64L + t.Index, 1);
+        foreach (var t in fetches) key += Mix(t.Op.Id * 64L + t.Index, 2);
+        foreach (var o in targets) key += Mix(o.Id, 3);
+        if (plans.TryGetValue(key, out var list))
+            foreach (var p in list)
+                if (Matches(p, feeds, fetches, targets)) return p;
+        var feedTensors = new Tensor[feeds.Length];
+        for (int i = 0; i < feeds.Length; i++)
+        {
+            feedTensors[i] = feeds[i].Item1;
+            for (int j = 0; j < i; j++)
+                if (feedTensors[j] == feedTensors[i]) throw new FeedException($"tensor '{feedTensors[i].Name}' is fed twice");
+        }
+        foreach (var t in fetches)
+            if (t.Graph != Graph) throw new SessionRunException($"fetch {t.Name} belongs to another graph");
+        var plan = Plan.Build(this, feedTensors, (Tensor[])fetches.Clone(), (Operation[])targets.Clone());
+        plan.Key = key;
+        plans.AddOrUpdate(key, [plan], (_, old) => [.. old, plan]);
+        return plan;
+    }
+
+    static long Mix(long x, long salt)
+    {
+        ulong z = (ulong)(x * 31 + salt) + 0x9E3779B97F4A7C15UL;
+        z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9UL;
+        z = (z ^ (z >> 27)) * 0x94D049BB133111EBUL;
+        return (long)(z ^ (z >> 31));
+    }
+
+    static bool Matches(Plan p, (Tensor, NDArray)[] feeds, Tensor[] fetches, Operation[] targets)
+    {
+        if (p.Feeds.Length != feeds.Length || p.Fetches.Length != fetches.Length || p.Targets.Length != targets.Length) return false;
+        foreach (var (t, _) in feeds) if (IndexOf(p.Feeds, t) < 0) return false;
+        foreach (var t in fetches) if (IndexOf(p.Fetches, t) < 0) return false;
+        foreach (var o in targets) if (IndexOf(p.Targets, o) < 0) return false;
+        return true;
+    }
+
+    internal Device Place(Operation op)
+    {
+        string? want = op.Device ?? Options.DefaultDevice;
+        if (want == null || op.Def.Stateful) return CpuDevice.Instance;
+        foreach (var d in devices)
+            if (string.Equals(d.Name, want, StringComparison.OrdinalIgnoreCase) && d.CanRun(op.Def)) return d;
+        return CpuDevice.Instance;
+    }
+
+    // ---- variables -------------------------------------------------------------------------------------
+
+    internal NDArray ReadVariable(Operation v)
+    {
+        var vars = variables;
+        var value = v.Id < vars.Length ? vars[v.Id] : null;
+        return value ?? throw new UninitializedVariableException(
+            $"Attempting to use uninitialized value {v.Name}: run its initializer (GlobalVariablesInitializer) or Load a value first");
+    }
+
+    internal bool IsInitialized(Operation v) { var vars = variables; return v.Id < vars.Length && vars[v.Id] != null; }
+
+    /// <summary>Stores <paramref name="value"/> into the variable, reusing its buffer when the layout matches; returns the stored array.</summary>
+    internal NDArray WriteVariable(Operation v, NDArray value)
+    {
+        lock (varGate)
+        {
+            if (variables.Length <= v.Id) Array.Resize(ref variables, Math.Max(Graph.Version, v.Id + 1));
+            var cur = variables[v.Id];
+            if (cur != null && cur.SameLayout(value.DType, value.dims))
+            {
+                if (!ReferenceEquals(cur.data, value.data)) Array.Copy(value.data, cur.data, value.Size);
+                return cur;
+            }
+            var copy = value.Clone();
+            variables[v.Id] = copy;
+            return copy;
+        }
+    }
+
+    internal long NextCounter(int opId)
+    {
+        var c = counters;
+        if (opId >= c.Length)
+        {
+            lock (varGate)
+            {
+                if (opId >= counters.Length) Array.Resize(ref counters, Math.Max(Graph.Version, opId + 1));
+                c = counters;
+            }
+        }
+        return Interlocked.Increment(ref c[opId]) - 1;
+    }
+
+    /// <summary>Releases the session's worker pool.</summary>
+    public void Dispose() => ownPool?.Dispose();
+}
