@@ -200,11 +200,15 @@ public static class Idx
 
     private static void CheckHeader(byte[] data, string full, int magic, int headerBytes, string what)
     {
-        if (data.Length < headerBytes)
+        if (data.Length < 4)
             throw new DataFormatException($"IDX file {full} is {data.Length} bytes long, shorter than the {headerBytes}-byte {what} header.");
         int found = BinaryPrimitives.ReadInt32BigEndian(data);
         if (found == magic)
+        {
+            if (data.Length < headerBytes)
+                throw new DataFormatException($"IDX file {full} is {data.Length} bytes long, shorter than the {headerBytes}-byte {what} header.");
             return;
+        }
         string hint = found switch
         {
             ImagesMagic => " (that is an images file)",
