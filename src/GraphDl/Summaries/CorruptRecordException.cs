@@ -1,4 +1,3 @@
-using GraphDl.Core;
 
 namespace GraphDl.Summaries;
 

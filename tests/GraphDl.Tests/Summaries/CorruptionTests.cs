@@ -1,5 +1,4 @@
 using Google.Protobuf;
-using GraphDl.Core;
 using GraphDl.Summaries;
 using GraphDl.Summaries.Proto;
 using NUnit.Framework;
