@@ -31,7 +31,7 @@ namespace GraphDl.Ops
         public static readonly OpDef Reshape = new()
         {
             Name = "Reshape",
-            Grad = c => [c.G.Reshape(c.Dy, c.G.ShapeOf(c.X(0)))],
+            Grad = c => [c.G.Reshape(c.Dy, c.G.ShapeOf(c.X(0))), null],
             Infer = c =>
             {
                 var target = ConstantFolding.Ints(c.Inputs[1]);

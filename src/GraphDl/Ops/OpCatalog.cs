@@ -1,0 +1,31 @@
+namespace GraphDl.Ops;
+
+/// <summary>The table of contents of every op. A test fails if an <see cref="OpDef"/> exists that is missing here,
+/// or that the op test table does not cover with a forward check and a gradient check (or an explicit
+/// "not differentiable").</summary>
+public static class OpCatalog
+{
+    /// <summary>Every op.</summary>
+    public static readonly OpDef[] All =
+    [
+        // state and plumbing
+        StateOps.Const, StateOps.Placeholder, StateOps.PlaceholderWithDefault, StateOps.Identity, StateOps.StopGradient, StateOps.NoOp,
+        VariableOps.VariableV2, VariableOps.Assign, VariableOps.AssignAdd, VariableOps.AssignSub,
+        // math
+        BinaryOps.Add, BinaryOps.Sub, BinaryOps.Mul, BinaryOps.RealDiv, BinaryOps.Maximum, BinaryOps.Minimum, BinaryOps.SquaredDifference,
+        UnaryOps.Neg, UnaryOps.Square, UnaryOps.Sqrt, UnaryOps.Rsqrt, UnaryOps.Exp, UnaryOps.Log, UnaryOps.Log1p, UnaryOps.Abs,
+        UnaryOps.Sign, UnaryOps.Reciprocal, UnaryOps.Sigmoid, UnaryOps.Tanh, UnaryOps.SigmoidGrad, UnaryOps.TanhGrad,
+        CompareOps.Less, CompareOps.LessEqual, CompareOps.Greater, CompareOps.GreaterEqual, CompareOps.Equal, CompareOps.NotEqual,
+        CompareOps.LogicalAnd, CompareOps.LogicalOr, CompareOps.LogicalNot, CompareOps.SelectV2, CompareOps.Cast,
+        AddNOp.Def, MatMulOps.MatMul, MatMulOps.BatchMatMul,
+        Reduce.Sum, Reduce.Mean, Reduce.Max, Reduce.Min, Reduce.Prod, Reduce.ArgMax, Reduce.ArgMin, Reduce.ReducedShape,
+        // shapes
+        ShapeOps.Shape, ShapeOps.Size, ShapeOps.Reshape, ShapeOps.BroadcastTo, ShapeOps.SumToShape, ShapeOps.Fill,
+        ShapeOps.ZerosLike, ShapeOps.OnesLike,
+        // random
+        RandomOps.RandomUniform, RandomOps.RandomStandardNormal, RandomOps.TruncatedNormal, RandomOps.RandomShuffle,
+        // array ops (helper: array)
+        // nn ops (helper: nn)
+        // training ops (helper: train)
+    ];
+}
