@@ -1,1 +1,1 @@
-Console.WriteLine("hi");
+return GraphDl.Examples.ExampleProgram.Run(args);
