@@ -20,14 +20,14 @@ public static class ExampleProgram
         new LinearRegressionExample(),
         new PerceptronExample(),
         new XorExample(),
-        //new LogisticRegressionExample(),
-        //new ShallowNnExample(),
-        //new InitializationExample(),
-        //new DeepNnExample(),
-        //new RegularizationExample(),
-        //new OptimizersExample(),
-        //new CsvClassifierExample(),
-        //new CsvRegressorExample(),
+        new LogisticRegressionExample(),
+        new ShallowNnExample(),
+        new InitializationExample(),
+        new DeepNnExample(),
+        new RegularizationExample(),
+        new OptimizersExample(),
+        new CsvClassifierExample(),
+        new CsvRegressorExample(),
     ];
 
     /// <summary>Runs the command line and returns the exit code; prints to <paramref name="output"/> (the console when null).</summary>

@@ -64,13 +64,15 @@ public sealed class TabularData
 
     /// <summary>
     /// Loads a CSV file, splits it with <c>--test-fraction</c>/<c>--split</c>, and standardises the features with the
-    /// training rows' mean and standard deviation. Bad options or files throw <see cref="UsageException"/>.
+    /// training rows' mean and standard deviation; columns in <paramref name="drop"/> are not used. Bad options or files throw
+    /// <see cref="UsageException"/> or <see cref="DataFormatException"/>.
     /// </summary>
-    public static TabularData LoadCsv(string path, string target, double testFraction, string split, TaskKind task, bool standardize = true)
+    public static TabularData LoadCsv(string path, string target, double testFraction, string split, TaskKind task,
+        bool standardize = true, IReadOnlyList<string>? drop = null)
     {
         var table = CsvTable.Load(path);
         table.ColumnIndex(target); // an unknown column fails here, listing the columns
-        var (x, rows, cols, names) = table.Features(target);
+        var (x, rows, cols, names) = table.Features([target, .. (drop ?? []).Where(d => d != target)]);
         for (int i = 0; i < x.Length; i++)
             if (!float.IsFinite(x[i]))
                 throw new UsageException($"{path}: data row {i / cols}, column '{names[i % cols]}' is missing or not finite; fill missing values before training.");

@@ -122,3 +122,12 @@ namespace GraphDl
         public static Tensor MeanSquaredError(this Graph g, Tensor labels, Tensor predictions) => g.Mean(g.Square(predictions - labels));
     }
 }
+
+namespace GraphDl
+{
+    public static class TempShimDropout
+    {
+        // TEMPORARY: identity until main has DropoutLayer.
+        public static Tensor DropoutLayer(this Graph g, Tensor x, double rate, Tensor training, int? seed = null) => x;
+    }
+}

@@ -18,10 +18,11 @@ public static class Trainer
     /// Trains <paramref name="m"/> for <paramref name="epochs"/> epochs of shuffled mini-batches (seeded with
     /// <paramref name="seed"/>). After every epoch logs, with the epoch as step: <c>train/loss</c> (mean data loss of
     /// the epoch's batches), <c>train/accuracy</c> (classification), and <c>test/&lt;metric&gt;</c>.
-    /// <paramref name="afterUpdate"/> is called after each optimizer step with the running update count.
+    /// <paramref name="afterUpdate"/> is called after each optimizer step with the running update count,
+    /// <paramref name="afterEpoch"/> after each epoch's logging with the epoch number.
     /// </summary>
     public static FitResult Fit(ExampleContext ctx, Model m, RunLog log, string label, int epochs, int batchSize, int seed,
-        Action<long>? afterUpdate = null)
+        Action<long>? afterUpdate = null, Action<int>? afterEpoch = null)
     {
         var clock = System.Diagnostics.Stopwatch.StartNew();
         var iterator = new MiniBatchIterator(m.Data.TrainRows, Math.Min(batchSize, m.Data.TrainRows), (ulong)seed);
@@ -49,6 +50,7 @@ public static class Trainer
                     throw new InvalidOperationException($"{label}: the training loss became {trainLoss} in epoch {epoch}; lower --learning-rate.");
                 log.Scalar("train/loss", trainLoss, epoch);
                 (train, test) = LogMetrics(m, log, epoch);
+                afterEpoch?.Invoke(epoch);
                 progress.Epoch(epoch, trainLoss, Summary(test));
             }
         });
