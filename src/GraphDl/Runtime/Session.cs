@@ -171,6 +171,10 @@ public sealed class Session : IDisposable
         lastVersion = v;
     }
 
+    /// <summary>The plan a run with these feeds, fetches and targets uses (for tests and diagnostics).</summary>
+    internal Plan PlanFor(Tensor[] feeds, Tensor[] fetches, Operation[] targets) =>
+        GetPlan(feeds.Select(f => (f, (NDArray)0f)).ToArray(), fetches, targets);
+
     Plan GetPlan((Tensor, NDArray)[] feeds, Tensor[] fetches, Operation[] targets)
     {
         long key = 17;
