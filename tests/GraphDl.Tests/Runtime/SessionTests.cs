@@ -252,3 +252,29 @@ public class DeviceSeamTests
         Assert.That(fake.CopiesOut, Is.EqualTo(2));
     }
 }
+
+public class BufferLifetimeTests
+{
+    [Test]
+    public void ChainOfOps_ReusesBuffersWithinOneRun()
+    {
+        var g = new Graph();
+        var x = g.Placeholder(DType.Float32, Shape.Of(-1), "x");
+        var y = x;
+        for (int i = 0; i < 20; i++) y = g.Tanh(y * 0.5 + 0.1);   // 60 intermediate tensors
+        var z = g.Reshape(y, [-1, 2]) + 1.0;                        // a view must keep its buffer alive
+        using var s = new Session(g);
+        var xs = NDArray.From(Enumerable.Range(0, 1 << 18).Select(i => (float)Math.Sin(i)).ToArray());
+        long before = GC.GetTotalAllocatedBytes(true);
+        var r = s.Run([z, y], (x, xs));
+        long bytes = GC.GetTotalAllocatedBytes(true) - before;
+        long tensor = 4L << 18;
+        // 60 separate buffers would be 60 tensors; with lifetimes a few suffice (plus the two fetched copies).
+        Assert.That(bytes, Is.LessThan(8 * tensor), $"{bytes / (double)tensor:F1} tensors allocated");
+        var expect = xs.ToArray<float>();
+        for (int i = 0; i < 20; i++) expect = expect.Select(v => MathF.Tanh(v * 0.5f + 0.1f)).ToArray();
+        // MathF.Tanh and the SIMD tanh differ in the last bits; any reuse bug would be far larger.
+        GraphDl.Tests.Ops.NumericAssert.AllClose(r[1].ToDoubleArray(), expect.Select(v => (double)v).ToArray(), 1e-6, 1e-6, "y");
+        GraphDl.Tests.Ops.NumericAssert.AllClose(r[0].ToDoubleArray(), expect.Select(v => v + 1.0).ToArray(), 1e-6, 1e-6, "z");
+    }
+}
