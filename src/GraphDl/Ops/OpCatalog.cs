@@ -27,5 +27,7 @@ public static class OpCatalog
         // array ops (helper: array)
         // nn ops (helper: nn)
         // training ops (helper: train)
+        ApplyOps.ApplyGradientDescent, ApplyOps.ApplyMomentum, ApplyOps.ApplyAdagrad, ApplyOps.ApplyRMSProp,
+        ApplyOps.ApplyCenteredRMSProp, ApplyOps.ApplyAdam,
     ];
 }

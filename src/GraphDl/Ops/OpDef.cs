@@ -15,6 +15,10 @@ public sealed class OpDef
     /// <summary>The CPU kernel.</summary>
     public required CpuKernel Cpu { get; init; }
 
+    /// <summary>True if output 0 may share input 0's buffer (a pass-through or a reshape view): the planner then keeps
+    /// input 0's buffer alive as long as the output is used. A kernel that forwards an input without it fails.</summary>
+    public bool Aliases { get; init; }
+
     /// <summary>True for ops whose result is not a pure function of their inputs (random, variables, assign).</summary>
     public bool Stateful { get; init; }
 

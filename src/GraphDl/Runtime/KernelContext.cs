@@ -41,23 +41,22 @@ public sealed class KernelContext
     /// <summary>A buffer for output <paramref name="i"/> with these dims, reused across steps when it fits.</summary>
     public NDArray Output(int i, ReadOnlySpan<int> dims) => Output(i, dims, step.Node!.Outputs[i].DType);
 
-    /// <summary>A buffer for output <paramref name="i"/> with this dtype and these dims, reused across steps when it fits.</summary>
+    /// <summary>A buffer for output <paramref name="i"/> with this dtype and these dims, taken from the frame's pool
+    /// (buffers are reused within a run after their last reader, and across runs).</summary>
     public NDArray Output(int i, ReadOnlySpan<int> dims, DType dtype)
     {
         int slot = step.OutBase + i;
-        var buf = frame.Owned[slot];
+        frame.Release(slot);
         long n = NDArray.Product(dims);
-        if (buf != null && buf.DType == dtype && buf.data.Length >= n)
-        {
-            if (buf.dims.Length != dims.Length) buf.dims = dims.ToArray();
-            else dims.CopyTo(buf.dims);
-            buf.size = (int)n;
-        }
-        else
-        {
-            buf = Device.Allocate(dtype, dims);
-            frame.Owned[slot] = buf;
-        }
+        var device = Device.IsHost ? null : Device;
+        var buf = frame.Take(dtype, device, n);
+        if (buf == null) buf = Device.Allocate(dtype, dims);
+        var d = frame.Dims[slot];
+        if (d == null || d.Length != dims.Length) frame.Dims[slot] = d = new int[dims.Length];
+        dims.CopyTo(d);
+        buf.dims = d;
+        buf.size = (int)n;
+        frame.Owned[slot] = buf;
         frame.Values[slot] = buf;
         return buf;
     }
@@ -66,11 +65,24 @@ public sealed class KernelContext
     public NDArray OutputLike(int i, int like) => Output(i, Input(like).Dims);
 
     /// <summary>Passes an existing array through as output <paramref name="i"/> (no copy). Kernels must not write to it afterwards.</summary>
-    public void Forward(int i, NDArray value) => frame.Values[step.OutBase + i] = value;
+    public void Forward(int i, NDArray value)
+    {
+        CheckAlias(value);
+        frame.Values[step.OutBase + i] = value;
+    }
+
+    void CheckAlias(NDArray value)
+    {
+        if (step.Node!.Def.Aliases) return;
+        for (int k = 0; k < step.Inputs.Length; k++)
+            if (ReferenceEquals(frame.Values[step.Inputs[k]]?.data, value.data))
+                throw new InvalidOperationException($"{step.Node} passes an input buffer through but its OpDef is not marked Aliases");
+    }
 
     /// <summary>Output <paramref name="i"/> as a view of <paramref name="source"/>'s data with other dims (a reshape).</summary>
     public void View(int i, NDArray source, ReadOnlySpan<int> dims)
     {
+        CheckAlias(source);
         int slot = step.OutBase + i;
         var v = frame.Views[slot];
         if (v == null || v.DType != source.DType || v.dims.Length != dims.Length)

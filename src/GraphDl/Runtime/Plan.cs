@@ -13,6 +13,8 @@ internal sealed class Plan
         public int[] Inputs = [];
         public int OutBase;
         public Device? CopyFrom;
+        /// <summary>Slots whose last reader is this step: their buffers return to the pool after it.</summary>
+        public int[] Release = [];
     }
 
     public required Tensor[] Feeds;
@@ -42,6 +44,33 @@ internal sealed class Plan
 
     /// <summary>Builds a plan: prune to what the fetches need, order by node id (a topological order),
     /// place each node, and insert copies where an edge crosses devices.</summary>
+    /// <summary>Buffer lifetimes: a slot's buffer goes back to the frame's pool after its last reader (fetched slots
+    /// live to the end); an aliasing op keeps its input's buffer alive as long as its own output.</summary>
+    static void PlanLifetimes(List<Step> steps, int slots, int[] fetchSlots)
+    {
+        var last = new int[slots];
+        Array.Fill(last, -1);
+        for (int k = 0; k < steps.Count; k++)
+        {
+            foreach (var s in steps[k].Inputs) last[s] = k;
+            if (steps[k].Node is { } node)
+                for (int o = 0; o < node.Outputs.Length; o++)
+                    if (last[steps[k].OutBase + o] < k) last[steps[k].OutBase + o] = k;
+        }
+        foreach (var s in fetchSlots) last[s] = int.MaxValue;
+        for (int k = steps.Count - 1; k >= 0; k--)
+        {
+            var node = steps[k].Node;
+            if (node == null || !node.Def.Aliases || steps[k].Inputs.Length == 0) continue;
+            int i = steps[k].Inputs[0];
+            for (int o = 0; o < node.Outputs.Length; o++) last[i] = Math.Max(last[i], last[steps[k].OutBase + o]);
+        }
+        var release = new List<int>[steps.Count];
+        for (int s = 0; s < slots; s++)
+            if (last[s] >= 0 && last[s] < steps.Count) (release[last[s]] ??= []).Add(s);
+        for (int k = 0; k < steps.Count; k++) steps[k].Release = release[k]?.ToArray() ?? [];
+    }
+
     public static Plan Build(Session session, Tensor[] feeds, Tensor[] fetches, Operation[] targets)
     {
         var graph = session.Graph;
@@ -96,6 +125,7 @@ internal sealed class Plan
             steps.Add(new Step { Node = op, Device = device, Inputs = inputs, OutBase = outBase });
         }
         var fetchSlots = fetches.Select(t => slotOf[t]).ToArray();
+        PlanLifetimes(steps, slots, fetchSlots);
         return new Plan
         {
             Feeds = feeds, Fetches = fetches, Targets = targets, Steps = steps.ToArray(),
@@ -108,9 +138,18 @@ internal sealed class Plan
 /// <summary>Per-run state of a plan: slot values and the buffers they reuse. One per concurrent caller.</summary>
 internal sealed class Frame
 {
+    /// <summary>The value of each slot during a run.</summary>
     public readonly NDArray?[] Values;
+    /// <summary>Pool buffers a slot holds during this run (released after the slot's last reader).</summary>
     public readonly NDArray?[] Owned;
+    /// <summary>Reshape views, one wrapper per slot, reused across runs.</summary>
     public readonly NDArray?[] Views;
+    /// <summary>Device-copy destinations, one per copy slot, reused across runs.</summary>
+    public readonly NDArray?[] Copies;
+    /// <summary>Dims arrays per slot, so a pooled buffer takes a slot's rank without allocating.</summary>
+    public readonly int[]?[] Dims;
+    /// <summary>Free buffers, kept across runs: the same run takes the same buffers back every time.</summary>
+    public readonly List<NDArray> Free = [];
     public readonly KernelContext Context;
 
     public Frame(int slots, Session s)
@@ -118,6 +157,31 @@ internal sealed class Frame
         Values = new NDArray?[slots];
         Owned = new NDArray?[slots];
         Views = new NDArray?[slots];
+        Copies = new NDArray?[slots];
+        Dims = new int[]?[slots];
         Context = new KernelContext(s) { frame = this };
+    }
+
+    /// <summary>The smallest free buffer of this dtype and device that holds <paramref name="n"/> elements, or null.</summary>
+    public NDArray? Take(DType dtype, Devices.Device? device, long n)
+    {
+        int best = -1;
+        for (int i = 0; i < Free.Count; i++)
+        {
+            var b = Free[i];
+            if (b.DType == dtype && b.device == device && b.data.Length >= n && (best < 0 || b.data.Length < Free[best].data.Length)) best = i;
+        }
+        if (best < 0) return null;
+        var r = Free[best];
+        Free.RemoveAt(best);
+        return r;
+    }
+
+    public void Release(int slot)
+    {
+        var b = Owned[slot];
+        if (b == null) return;
+        Owned[slot] = null;
+        Free.Add(b);
     }
 }

@@ -98,6 +98,7 @@ public sealed class Session : IDisposable
         }
         finally
         {
+            for (int s = 0; s < frame.Owned.Length; s++) frame.Release(s);
             Array.Clear(frame.Values);
             plan.Return(frame);
         }
@@ -130,15 +131,16 @@ public sealed class Session : IDisposable
             {
                 throw new SessionRunException($"{step.Node} failed on {step.Device.Name}: {e.Message}", e);
             }
+            foreach (var s in step.Release) frame.Release(s);
         }
     }
 
     static void RunCopy(Plan.Step step, Frame frame)
     {
         var src = frame.Values[step.Inputs[0]]!;
-        var dst = frame.Owned[step.OutBase];
+        var dst = frame.Copies[step.OutBase];
         if (dst == null || !dst.SameLayout(src.DType, src.dims))
-            frame.Owned[step.OutBase] = dst = step.Device.IsHost ? NDArray.Zeros(src.DType, src.dims) : step.Device.Allocate(src.DType, src.dims);
+            frame.Copies[step.OutBase] = dst = step.Device.IsHost ? NDArray.Zeros(src.DType, src.dims) : step.Device.Allocate(src.DType, src.dims);
         if (step.Device.IsHost) step.CopyFrom!.CopyOut(src, dst);
         else step.Device.CopyIn(src, dst);
         frame.Values[step.OutBase] = dst;
@@ -170,6 +172,10 @@ public sealed class Session : IDisposable
         else if (lastVersion >= 0) growthStreak = 0;
         lastVersion = v;
     }
+
+    /// <summary>The plan a run with these feeds, fetches and targets uses (for tests and diagnostics).</summary>
+    internal Plan PlanFor(Tensor[] feeds, Tensor[] fetches, Operation[] targets) =>
+        GetPlan(feeds.Select(f => (f, (NDArray)0f)).ToArray(), fetches, targets);
 
     Plan GetPlan((Tensor, NDArray)[] feeds, Tensor[] fetches, Operation[] targets)
     {

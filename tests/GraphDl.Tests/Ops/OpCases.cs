@@ -32,6 +32,12 @@ public static partial class OpCases
         [RandomOps.RandomStandardNormal] = "random; RandomTests",
         [RandomOps.TruncatedNormal] = "random; RandomTests",
         [RandomOps.RandomShuffle] = "random; RandomTests",
+        [ApplyOps.ApplyGradientDescent] = "stateful; OptimizerTests",
+        [ApplyOps.ApplyMomentum] = "stateful; OptimizerTests",
+        [ApplyOps.ApplyAdagrad] = "stateful; OptimizerTests",
+        [ApplyOps.ApplyRMSProp] = "stateful; OptimizerTests",
+        [ApplyOps.ApplyCenteredRMSProp] = "stateful; OptimizerTests",
+        [ApplyOps.ApplyAdam] = "stateful; OptimizerTests",
     };
 
     [OpCaseSource]

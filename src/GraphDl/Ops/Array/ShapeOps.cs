@@ -30,7 +30,7 @@ namespace GraphDl.Ops
         /// <summary>Same values, new dims; one dim may be -1 (inferred).</summary>
         public static readonly OpDef Reshape = new()
         {
-            Name = "Reshape",
+            Name = "Reshape", Aliases = true,
             Grad = c => [c.G.Reshape(c.Dy, c.G.ShapeOf(c.X(0))), null],
             Infer = c =>
             {
@@ -76,7 +76,7 @@ namespace GraphDl.Ops
         /// <summary>Broadcasts to a target shape (NumPy rules).</summary>
         public static readonly OpDef BroadcastTo = new()
         {
-            Name = "BroadcastTo",
+            Name = "BroadcastTo", Aliases = true,
             Grad = c => [c.G.SumToShape(c.Dy, c.G.ShapeOf(c.X(0))), null],
             Infer = c =>
             {
@@ -135,7 +135,7 @@ namespace GraphDl.Ops
         /// <summary>Sums a broadcast gradient back to a target shape (the inverse of BroadcastTo).</summary>
         public static readonly OpDef SumToShape = new()
         {
-            Name = "SumToShape",
+            Name = "SumToShape", Aliases = true,
             Grad = c => [c.G.BroadcastTo(c.Dy, c.G.ShapeOf(c.X(0))), null],
             Infer = c =>
             {

@@ -164,7 +164,7 @@ namespace GraphDl.Ops
         /// <summary>Converts between dtypes (bool → 0/1; float → int truncates toward zero).</summary>
         public static readonly OpDef Cast = new()
         {
-            Name = "Cast",
+            Name = "Cast", Aliases = true,
             Grad = c => c.X(0).DType.IsFloating() && c.Y().DType.IsFloating() ? [c.G.Cast(c.Dy, c.X(0).DType)] : [null],
             Infer = c => InferContext.One(c.Attrs.DType("DstT"), c.Shape(0)),
             Cpu = c =>

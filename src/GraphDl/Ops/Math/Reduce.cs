@@ -104,14 +104,19 @@ namespace GraphDl.Ops
         internal static bool[] Flags(int rank, int[]? axes)
         {
             var f = new bool[rank];
-            if (axes == null) { Array.Fill(f, true); return f; }
+            FlagsInto(rank, axes, axes == null, f);
+            return f;
+        }
+
+        internal static void FlagsInto(int rank, ReadOnlySpan<int> axes, bool all, Span<bool> f)
+        {
+            f.Fill(all);
             foreach (var a0 in axes)
             {
                 int a = a0 < 0 ? a0 + rank : a0;
                 if (a < 0 || a >= rank) throw new ShapeError($"axis {a0} is out of range for rank {rank}");
                 f[a] = true;
             }
-            return f;
         }
 
         static OutputSpec[] InferReduce(InferContext c, DType? outType = null)
@@ -128,7 +133,7 @@ namespace GraphDl.Ops
             return InferContext.One(outType ?? c.DType(0), new Shape(dims.ToArray()));
         }
 
-        delegate void Kernel(KernelContext c, NDArray x, bool[] flags, NDArray y);
+        delegate void Kernel(KernelContext c, NDArray x, ReadOnlySpan<bool> flags, NDArray y);
 
         static OpDef Def(string name, GradFn? grad, Kernel k, bool numericOnly = true) => new()
         {
@@ -142,8 +147,8 @@ namespace GraphDl.Ops
             {
                 var x = c.Input(0);
                 var axes = c.Input(1);
-                bool[] flags;
-                try { flags = Flags(x.Rank, axes.Size == 0 && c.Node.Attrs.Bool("_all") ? null : axes.ToArray<int>()); }
+                Span<bool> flags = stackalloc bool[x.Rank];
+                try { FlagsInto(x.Rank, axes.AsSpan<int>(), axes.Size == 0 && c.Attrs.Bool("_all"), flags); }
                 catch (ShapeError e) { throw c.Error(e.Message); }
                 Span<int> dims = stackalloc int[x.Rank];
                 int n = 0;
@@ -154,7 +159,7 @@ namespace GraphDl.Ops
             },
         };
 
-        static void Dispatch<TRf, TRd>(NDArray x, bool[] flags, NDArray y)
+        static void Dispatch<TRf, TRd>(NDArray x, ReadOnlySpan<bool> flags, NDArray y)
             where TRf : IReducer<float> where TRd : IReducer<double>
         {
             if (x.DType == DType.Float32) Run<TRf, float>(x.AsSpan<float>(), x.Dims, flags, y.AsSpan<float>());
@@ -162,7 +167,7 @@ namespace GraphDl.Ops
             else throw new SessionRunException($"reduction of {x.DType.Name()} is not supported here");
         }
 
-        static void DispatchInt<TRi, TRl>(NDArray x, bool[] flags, NDArray y)
+        static void DispatchInt<TRi, TRl>(NDArray x, ReadOnlySpan<bool> flags, NDArray y)
             where TRi : IReducer<int> where TRl : IReducer<long>
         {
             if (x.DType == DType.Int32) Run<TRi, int>(x.AsSpan<int>(), x.Dims, flags, y.AsSpan<int>());
@@ -242,17 +247,21 @@ namespace GraphDl.Ops
                 var s = c.Input(0).AsSpan<int>();
                 var y = c.Output(0, [s.Length]).AsSpan<int>();
                 s.CopyTo(y);
-                var a = c.Input(1);
-                var axes = a.DType == DType.Int64 ? a.ToArray<long>().Select(v => (int)v).ToArray() : a.ToArray<int>();
+                var axes = c.Input(1).AsSpan<int>();
                 if (axes.Length == 0 && c.Node.Inputs[1].Op.Attrs.Bool("_all")) y.Fill(1);
-                foreach (var ax in axes) y[ax < 0 ? ax + s.Length : ax] = 1;
+                foreach (var ax in axes)
+                {
+                    int a = ax < 0 ? ax + s.Length : ax;
+                    if ((uint)a >= (uint)s.Length) throw c.Error($"axis {ax} is out of range for rank {s.Length}");
+                    y[a] = 1;
+                }
             },
         };
 
         /// <summary>Sums <paramref name="x"/> into the smaller broadcast-compatible <paramref name="y"/>.</summary>
         internal static void SumTo(NDArray x, NDArray y)
         {
-            var flags = new bool[x.Rank];
+            Span<bool> flags = stackalloc bool[x.Rank];
             int shift = x.Rank - y.Rank;
             for (int i = 0; i < x.Rank; i++) flags[i] = i < shift || (y.Dims[i - shift] == 1 && x.Dims[i] != 1);
             if (x.DType == DType.Float32) Run<SumR<float>, float>(x.AsSpan<float>(), x.Dims, flags, y.AsSpan<float>());

@@ -24,7 +24,7 @@ namespace GraphDl.Ops
         /// <summary>A placeholder that passes its input through when not fed.</summary>
         public static readonly OpDef PlaceholderWithDefault = new()
         {
-            Name = "PlaceholderWithDefault", Grad = null,
+            Name = "PlaceholderWithDefault", Grad = null, Aliases = true,
             Infer = c =>
             {
                 var s = c.Attrs.Shape("shape");
@@ -37,7 +37,7 @@ namespace GraphDl.Ops
         /// <summary>Passes its input through.</summary>
         public static readonly OpDef Identity = new()
         {
-            Name = "Identity", Grad = c => [c.Dy],
+            Name = "Identity", Grad = c => [c.Dy], Aliases = true,
             Infer = c => InferContext.One(c.DType(0), c.Shape(0)),
             Cpu = c => c.Forward(0, c.Input(0)),
         };
@@ -45,7 +45,7 @@ namespace GraphDl.Ops
         /// <summary>Passes its input through, and blocks gradients.</summary>
         public static readonly OpDef StopGradient = new()
         {
-            Name = "StopGradient", Grad = null,
+            Name = "StopGradient", Grad = null, Aliases = true,
             Infer = c => InferContext.One(c.DType(0), c.Shape(0)),
             Cpu = c => c.Forward(0, c.Input(0)),
         };
