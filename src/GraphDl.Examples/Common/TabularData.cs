@@ -59,7 +59,7 @@ public sealed class TabularData
 
     /// <summary>Short description for printing.</summary>
     public string Describe() =>
-        $"{Path.GetFileName(Source)}: {TrainRows} training rows, {TestRows} test rows, {Features} features" +
+        $"{(File.Exists(Source) ? Path.GetFileName(Source) : Source)}: {TrainRows} training rows, {TestRows} test rows, {Features} features" +
         (Task == TaskKind.Regression ? "" : $", {Classes} classes");
 
     /// <summary>
@@ -141,7 +141,7 @@ public sealed class TabularData
         int[] yTrain = train.LabelsAsInt(), yTest = test.LabelsAsInt();
         return new TabularData
         {
-            Source = dir, Task = TaskKind.MultiClass,
+            Source = $"digits {train.Rows}x{train.Cols} (IDX files in {dir})", Task = TaskKind.MultiClass,
             FeatureNames = Enumerable.Range(0, train.PixelsPerImage).Select(i => $"p{i}").ToArray(),
             XTrain = train.ImagesAsFloat(scale), XTest = test.ImagesAsFloat(scale),
             LabelsTrain = yTrain, LabelsTest = yTest, Classes = Math.Max(yTrain.Max(), yTest.Max()) + 1,

@@ -36,8 +36,8 @@ public abstract class CsvToolExample(TaskKind task, string defaultFile, string d
         using var m = new Model(data, ctx.Seed);
         var g = m.Graph;
         Tensor h = m.X;
-        foreach (int width in hidden)
-            h = g.Dense(h, width, Activations.Get(ctx.Get(_activation)), name: "hidden");
+        for (int i = 0; i < hidden.Length; i++)
+            h = g.Dense(h, hidden[i], Activations.Get(ctx.Get(_activation)), name: $"hidden{i + 1}");
         m.SetOutput(g.Dense(h, data.Task == TaskKind.MultiClass ? data.Classes : 1, name: "output"));
         double lr = ctx.LearningRate;
         m.Minimize(ctx.Get(_optimizer) switch

@@ -41,11 +41,11 @@ public sealed class DeepNnExample : Example
         Func<Tensor, Tensor>? regularizer = null, double dropout = 0, Tensor? training = null)
     {
         Tensor h = x;
-        foreach (int width in hidden)
+        for (int i = 0; i < hidden.Count; i++)
         {
-            h = g.Dense(h, width, activation, kernelRegularizer: regularizer, name: "hidden");
+            h = g.Dense(h, hidden[i], activation, kernelRegularizer: regularizer, name: $"hidden{i + 1}");
             if (dropout > 0)
-                h = g.DropoutLayer(h, dropout, training!);
+                h = g.DropoutLayer(h, dropout, training!, name: $"dropout{i + 1}");
         }
         return g.Dense(h, classes, kernelRegularizer: regularizer, name: "logits");
     }

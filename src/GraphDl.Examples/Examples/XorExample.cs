@@ -67,7 +67,7 @@ public sealed class XorExample : Example
             Tensor h = m.X;
             if (variant == "two-layer")
                 for (int i = 0; i < hidden.Length; i++)
-                    h = g.Dense(h, hidden[i], activation, name: "hidden");
+                    h = g.Dense(h, hidden[i], activation, name: $"hidden{i + 1}");
             m.SetOutput(g.Dense(h, 1, name: "output"));
             m.Minimize(new AdamOptimizer(ctx.LearningRate));
             m.Start();

@@ -1,0 +1,121 @@
+using GraphDl.Examples;
+using NUnit.Framework;
+
+namespace GraphDl.Tests.Examples;
+
+/// <summary>The runner's command line: list, help, errors and run folders.</summary>
+public sealed class ExampleRunnerTests
+{
+    static (int Code, string Text) Run(params string[] args)
+    {
+        var w = new StringWriter();
+        int code = ExampleProgram.Run(args, w);
+        return (code, w.ToString());
+    }
+
+    [Test]
+    public void ListNamesEveryExampleWithADescription()
+    {
+        var (code, text) = Run("list");
+        Assert.That(code, Is.EqualTo(0));
+        string[] expected =
+        [
+            "linear-regression", "perceptron", "xor", "logistic-regression", "shallow-nn", "initialization", "deep-nn",
+            "regularization", "optimizers", "csv-classifier", "csv-regressor",
+        ];
+        Assert.That(ExampleProgram.Catalog().Select(e => e.Name), Is.EqualTo(expected));
+        foreach (var e in ExampleProgram.Catalog())
+        {
+            Assert.That(e.Description, Is.Not.Empty);
+            Assert.That(text, Does.Contain(e.Name).And.Contain(e.Description));
+        }
+    }
+
+    [Test]
+    public void HelpShowsTheCommonAndOwnOptions()
+    {
+        var (code, text) = Run("deep-nn", "--help");
+        Assert.That(code, Is.EqualTo(0));
+        foreach (string o in new[] { "--epochs", "--batch-size", "--learning-rate", "--seed", "--data", "--log-dir", "--run", "--smoke", "--hidden", "--activation" })
+            Assert.That(text, Does.Contain(o), o);
+        Assert.That(text, Does.Contain("logs/deep-nn"));
+
+        (code, text) = Run("csv-classifier", "--help");
+        Assert.That(code, Is.EqualTo(0));
+        foreach (string o in new[] { "--target", "--test-fraction", "--split", "--hidden", "--drop" })
+            Assert.That(text, Does.Contain(o), o);
+
+        (code, text) = Run("shallow-nn", "--help");
+        Assert.That(code, Is.EqualTo(0));
+        Assert.That(text, Does.Contain("--variant").And.Contain("leaky-relu"));
+    }
+
+    [TestCase(new[] { "deep-nn", "--no-such-option" }, "--no-such-option")]
+    [TestCase(new[] { "deep-nn", "--epochs", "abc" }, "--epochs expects a whole number")]
+    [TestCase(new[] { "deep-nn", "--epochs", "0" }, "--epochs must be at least 1")]
+    [TestCase(new[] { "deep-nn", "--learning-rate", "-1" }, "--learning-rate must be greater than 0")]
+    [TestCase(new[] { "deep-nn", "--hidden", "64,x" }, "--hidden expects layer widths")]
+    [TestCase(new[] { "logistic-regression", "--split", "random" }, "--split must be one of interleaved, tail")]
+    [TestCase(new[] { "shallow-nn", "--variant", "swish" }, "unknown value 'swish'")]
+    [TestCase(new[] { "no-such-example" }, "no-such-example")]
+    [TestCase(new string[0], "Required command")]
+    public void BadCommandLinesExitWithCode2AndSayWhy(string[] args, string message)
+    {
+        var (code, text) = Run(args);
+        Assert.That(code, Is.EqualTo(2), text);
+        Assert.That(text, Does.Contain(message));
+        Assert.Throws<UsageException>(() => ExampleProgram.RunExample(args, TextWriter.Null));
+    }
+
+    [Test]
+    public void BadValuesFoundWhileStartingExitWithCode2()
+    {
+        using var run = new ExampleRun();
+        string[][] cases =
+        [
+            ["logistic-regression", "--test-fraction", "0.3"],        // 1/0.3 is not a whole number
+            ["logistic-regression", "--target", "no_such_column"],
+            ["csv-regressor", "--data", Path.Combine(run.LogDir, "missing.csv")],
+            ["xor", "--data", "whatever.csv"],
+        ];
+        string[] messages = ["whole number", "no column 'no_such_column'", "no such file", "takes no --data"];
+        for (int i = 0; i < cases.Length; i++)
+        {
+            var w = new StringWriter();
+            int code = ExampleProgram.Run([.. cases[i], "--smoke", "--log-dir", run.LogDir], w);
+            Assert.That(code, Is.EqualTo(2), w.ToString());
+            Assert.That(w.ToString(), Does.Contain("error:").And.Contain(messages[i]));
+        }
+    }
+
+    [Test]
+    public void EachInvocationGetsItsOwnRunFolder()
+    {
+        using var run = new ExampleRun();
+        var a = run.Run("logistic-regression", "--smoke", "--run", "same");
+        var b = run.Run("logistic-regression", "--smoke", "--run", "same");
+        Assert.That(a.RunDir, Is.EqualTo(Path.Combine(run.LogDir, "same")));
+        Assert.That(b.RunDir, Is.EqualTo(Path.Combine(run.LogDir, "same-2")));
+        var c = run.Run("logistic-regression", "--smoke");
+        Assert.That(Path.GetFileName(c.RunDir), Does.Match(@"^\d{4}-\d\d-\d\dT\d\d-\d\d-\d\d(-\d+)?$"));
+    }
+
+    [Test]
+    public void DefaultLogDirIsUnderTheRepositoryRoot()
+    {
+        string root = RepoPaths.Root();
+        Assert.That(Directory.Exists(Path.Combine(root, "data")), root);
+        Assert.That(RepoPaths.DefaultLogDir("deep-nn"), Is.EqualTo(Path.Combine(root, "logs", "deep-nn")));
+    }
+
+    [Test]
+    public void HparamsRecordTheOptionsUsed()
+    {
+        using var run = new ExampleRun();
+        var r = run.Run("shallow-nn", "--smoke", "--variant", "relu", "--hidden", "5", "--learning-rate", "0.02");
+        Assert.That(r.Variants, Is.EqualTo(new[] { "relu" }));
+        string md = ExampleRun.Hparams(r.LogDir("relu"));
+        Assert.That(md, Does.Contain("| hidden | 5 |").And.Contain("| learning-rate | 0.02 |").And.Contain("| variant | relu |")
+            .And.Contain("| smoke | true |").And.Contain("| epochs | 1 |"));
+    }
+}

@@ -1,0 +1,54 @@
+using NUnit.Framework;
+
+namespace GraphDl.Tests.Examples;
+
+/// <summary>Every example runs with <c>--smoke</c> and writes the expected TensorBoard tags, all finite.</summary>
+public sealed class ExampleSmokeTests
+{
+    static readonly string[] Classification = ["train/loss", "train/accuracy", "test/accuracy"];
+    static readonly string[] Regression = ["train/loss", "test/r2", "test/mse", "test/rmse"];
+
+    static IEnumerable<TestCaseData> Cases()
+    {
+        yield return Case("linear-regression", null, Regression);
+        yield return Case("perceptron", ["and", "or", "nand"], ["train/loss", "train/accuracy"], extraFolders: ["xor"]);
+        yield return Case("xor", ["two-layer", "single-layer"], Classification);
+        yield return Case("logistic-regression", null, Classification);
+        yield return Case("shallow-nn", ["tanh", "sigmoid", "relu", "leaky-relu"], Classification);
+        yield return Case("initialization", ["zeros", "random"], [.. Classification, "hidden/max_pairwise_difference"]);
+        yield return Case("deep-nn", null, Classification);
+        yield return Case("regularization", ["none", "l2", "l1", "dropout"], [.. Classification, "weights/norm"]);
+        yield return Case("optimizers", ["batch-gd", "sgd", "minibatch-gd", "momentum", "rmsprop", "adam"], [.. Classification, "updates/train_loss"]);
+        yield return Case("csv-classifier", null, Classification);
+        yield return Case("csv-regressor", null, Regression);
+    }
+
+    static TestCaseData Case(string name, string[]? variants, string[] tags, string[]? extraFolders = null) =>
+        new TestCaseData(name, variants ?? [], tags, extraFolders ?? []).SetName($"Smoke({name})");
+
+    [TestCaseSource(nameof(Cases))]
+    public void RunsAndLogs(string name, string[] variants, string[] tags, string[] extraFolders)
+    {
+        using var run = new ExampleRun();
+        var result = run.Run(name, "--smoke", "--seed", "1");
+        Assert.That(result.Example, Is.EqualTo(name));
+        Assert.That(Path.GetDirectoryName(result.RunDir), Is.EqualTo(Path.GetFullPath(run.LogDir)));
+        Assert.That(result.Elapsed, Is.LessThan(TimeSpan.FromSeconds(30)), "--smoke should take seconds");
+        Assert.That(run.Output.ToString(), Does.Contain(result.RunDir));
+
+        string[] folders = variants.Length == 0 ? [result.RunDir] : variants.Select(v => result.LogDir(v)).ToArray();
+        foreach (string dir in folders)
+        {
+            var last = ExampleRun.LastScalars(dir);
+            Assert.That(last.Keys, Is.SupersetOf(tags), dir);
+            string hparams = ExampleRun.Hparams(dir);
+            Assert.That(hparams, Does.Contain($"| example | {name} |").And.Contain("| seed | 1 |"));
+        }
+        foreach (string extra in extraFolders)
+            Assert.That(ExampleRun.LastScalars(result.LogDir(extra)), Is.Not.Empty, extra);
+        if (variants.Length > 0)
+            Assert.That(result.Variants, Is.SupersetOf(variants));
+        foreach (var (key, value) in result.Metrics)
+            Assert.That(double.IsFinite(value), $"{key} = {value}");
+    }
+}
