@@ -43,7 +43,7 @@ namespace GraphDl.Ops
 
         static OpDef Def(string name, string[] inputs, int refs, CpuKernel run) => new()
         {
-            Name = name, Grad = null, Stateful = true,
+            Name = name, Grad = null, Stateful = true, Aliases = true,
             Infer = c => Infer(c, inputs, refs),
             Cpu = c =>
             {
