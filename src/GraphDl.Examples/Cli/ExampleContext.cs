@@ -23,7 +23,7 @@ public sealed class ExampleContext
         Smoke = parse.GetValue(common.Smoke);
         if (Smoke)
             Epochs = 1;
-        Variants = common.Variant != null ? parse.GetValue(common.Variant)! : [];
+        Variants = common.Variant != null ? parse.GetValue(common.Variant)!.Items : [];
         RunName = runName;
         RunDir = runDir;
         Out = output;
@@ -161,7 +161,7 @@ internal sealed class CommonOptions
     public Option<string?> LogDir { get; }
     public Option<string?> Run { get; }
     public Option<bool> Smoke { get; }
-    public Option<string[]>? Variant { get; }
+    public Option<Names>? Variant { get; }
 
     public IEnumerable<Option> All()
     {

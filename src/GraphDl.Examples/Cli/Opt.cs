@@ -80,26 +80,26 @@ public static class Opt
     }
 
     /// <summary>A comma-separated subset of <paramref name="choices"/>; "all" (the default) means every choice.</summary>
-    public static Option<string[]> Subset(string name, string description, IReadOnlyList<string> choices)
+    public static Option<Names> Subset(string name, string description, IReadOnlyList<string> choices)
     {
-        var o = new Option<string[]>(name)
+        var o = new Option<Names>(name)
         {
             Description = $"{description}: a comma-separated list of {string.Join(", ", choices)}, or all",
-            DefaultValueFactory = _ => choices.ToArray(),
+            DefaultValueFactory = _ => new Names(choices.ToArray(), "all"),
             HelpName = "LIST",
         };
         o.CustomParser = r =>
         {
             string s = Raw(r).Trim().ToLowerInvariant();
             if (s == "all")
-                return choices.ToArray();
+                return new Names(choices.ToArray(), "all");
             var picked = new List<string>();
             foreach (string part in s.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries))
             {
                 if (!choices.Contains(part))
                 {
                     r.AddError($"{name}: unknown value '{part}'; choose from {string.Join(", ", choices)} (or all).");
-                    return [];
+                    return new Names([]);
                 }
                 if (!picked.Contains(part))
                     picked.Add(part);
@@ -107,36 +107,36 @@ public static class Opt
             if (picked.Count == 0)
                 r.AddError($"{name} needs at least one of {string.Join(", ", choices)}.");
             // Keep the catalogue's order so logs and tables read the same way every time.
-            return choices.Where(picked.Contains).ToArray();
+            return new Names(choices.Where(picked.Contains).ToArray());
         };
         return o;
     }
 
     /// <summary>Hidden-layer widths such as <c>64,32</c>; <c>none</c> gives no hidden layer (an empty array).</summary>
-    public static Option<int[]> Layers(string name, string description, int[] defaultValue)
+    public static Option<Widths> Layers(string name, string description, int[] defaultValue)
     {
-        var o = new Option<int[]>(name)
+        var o = new Option<Widths>(name)
         {
             Description = description,
-            DefaultValueFactory = _ => defaultValue,
+            DefaultValueFactory = _ => new Widths(defaultValue),
             HelpName = "W1,W2,...|none",
         };
         o.CustomParser = r =>
         {
             string s = Raw(r).Trim();
             if (s.Equals("none", StringComparison.OrdinalIgnoreCase) || s == "0")
-                return [];
+                return new Widths([]);
             var widths = new List<int>();
             foreach (string part in s.Split(',', StringSplitOptions.TrimEntries))
             {
                 if (!int.TryParse(part, NumberStyles.Integer, CultureInfo.InvariantCulture, out int w) || w < 1)
                 {
                     r.AddError($"{name} expects layer widths such as 64,32 (each at least 1) or none, not '{s}'.");
-                    return [];
+                    return new Widths([]);
                 }
                 widths.Add(w);
             }
-            return widths.ToArray();
+            return new Widths(widths.ToArray());
         };
         return o;
     }
@@ -161,8 +161,30 @@ public static class Opt
         float f => f.ToString("R", CultureInfo.InvariantCulture),
         int[] a => a.Length == 0 ? "none" : string.Join(",", a),
         string[] a => string.Join(",", a),
+        Widths w => w.ToString(),
+        Names n => string.Join(",", n.Items),
         bool b => b ? "true" : "false",
         IFormattable f => f.ToString(null, CultureInfo.InvariantCulture),
         _ => value.ToString() ?? "",
     };
+}
+
+/// <summary>Layer widths from the command line (<c>64,32</c>; empty for <c>none</c>).</summary>
+public sealed class Widths(int[] values)
+{
+    /// <summary>The widths, first hidden layer first.</summary>
+    public int[] Values { get; } = values;
+
+    /// <inheritdoc/>
+    public override string ToString() => Values.Length == 0 ? "none" : string.Join(",", Values);
+}
+
+/// <summary>A chosen list of names (e.g. variants), printed as given ("all" for the default).</summary>
+public sealed class Names(string[] items, string? label = null)
+{
+    /// <summary>The names, in catalogue order.</summary>
+    public string[] Items { get; } = items;
+
+    /// <inheritdoc/>
+    public override string ToString() => label ?? string.Join(",", Items);
 }

@@ -22,6 +22,7 @@ internal static class ProgressDisplay
             body(new Plain(output, label, epochs));
             return;
         }
+        Bar? bar = null;
         AnsiConsole.Progress()
             .AutoClear(true)
             .HideCompleted(true)
@@ -30,17 +31,21 @@ internal static class ProgressDisplay
             .Start(ctx =>
             {
                 var task = ctx.AddTask(Markup.Escape(label), maxValue: epochs);
-                body(new Bar(task, label));
+                bar = new Bar(task, label);
+                body(bar);
             });
-        output.WriteLine($"{label}: {epochs} epochs done");
+        output.WriteLine("  " + (bar?.Last ?? $"{label}: {epochs} epochs"));
     }
 
     sealed class Bar(ProgressTask task, string label) : IEpochProgress
     {
+        public string? Last { get; private set; }
+
         public void Epoch(int epoch, double loss, string extra = "")
         {
+            Last = string.Create(CultureInfo.InvariantCulture, $"{label} epoch {epoch} loss {loss:F4} {extra}").TrimEnd();
             task.Value = epoch;
-            task.Description = Markup.Escape(string.Create(CultureInfo.InvariantCulture, $"{label} epoch {epoch} loss {loss:F4} {extra}"));
+            task.Description = Markup.Escape(Last);
         }
     }
 

@@ -7,7 +7,7 @@ namespace GraphDl.Examples;
 public abstract class CsvToolExample(TaskKind task, string defaultFile, string defaultTarget) : Example
 {
     readonly TabularOptions _tabular = new(defaultTarget);
-    readonly Option<int[]> _hidden = Opt.Layers("--hidden", "Hidden-layer widths such as 64,32, or none for a linear/logistic model", [64, 32]);
+    readonly Option<Widths> _hidden = Opt.Layers("--hidden", "Hidden-layer widths such as 64,32, or none for a linear/logistic model", [64, 32]);
     readonly Option<string> _activation = Opt.Choice("--activation", "Hidden activation", "relu", "relu", "tanh", "sigmoid", "leaky-relu");
     readonly Option<string?> _drop = Opt.Text("--drop", "Comma-separated columns that are not features (ids, row numbers)", "COLUMNS");
     readonly Option<string> _optimizer = Opt.Choice("--optimizer", "Optimizer", "adam", "adam", "sgd", "momentum", "rmsprop");
@@ -32,7 +32,7 @@ public abstract class CsvToolExample(TaskKind task, string defaultFile, string d
     {
         string[] drop = (ctx.Get(_drop) ?? "").Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries);
         var data = _tabular.Load(ctx, defaultFile, task, drop);
-        int[] hidden = ctx.Get(_hidden);
+        int[] hidden = ctx.Get(_hidden).Values;
         using var m = new Model(data, ctx.Seed);
         var g = m.Graph;
         Tensor h = m.X;

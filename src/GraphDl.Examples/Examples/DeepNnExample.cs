@@ -6,7 +6,7 @@ namespace GraphDl.Examples;
 /// <summary>The main example: a multi-layer ReLU network with a softmax output on the handwritten digits.</summary>
 public sealed class DeepNnExample : Example
 {
-    readonly Option<int[]> _hidden = Opt.Layers("--hidden", "Hidden-layer widths", [128, 64]);
+    readonly Option<Widths> _hidden = Opt.Layers("--hidden", "Hidden-layer widths", [128, 64]);
     readonly Option<string> _activation = Opt.Choice("--activation", "Hidden activation", "relu", "relu", "tanh", "sigmoid", "leaky-relu");
 
     /// <inheritdoc/>
@@ -61,7 +61,7 @@ public sealed class DeepNnExample : Example
         var data = TabularData.Digits(ctx.Data).ForSmoke(ctx.Smoke);
         ctx.Line($"  data: {data.Describe()}");
         using var m = new Model(data, ctx.Seed);
-        m.SetOutput(Mlp(m.Graph, m.X, ctx.Get(_hidden), Activations.Get(ctx.Get(_activation)), data.Classes));
+        m.SetOutput(Mlp(m.Graph, m.X, ctx.Get(_hidden).Values, Activations.Get(ctx.Get(_activation)), data.Classes));
         m.Minimize(new AdamOptimizer(ctx.LearningRate));
         m.Start();
         using var log = ctx.OpenLog();

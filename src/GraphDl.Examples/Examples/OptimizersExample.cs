@@ -6,7 +6,7 @@ namespace GraphDl.Examples;
 /// <summary>One model trained with six optimizers, compared per epoch and per parameter update.</summary>
 public sealed class OptimizersExample : Example
 {
-    readonly Option<int[]> _hidden = Opt.Layers("--hidden", "Hidden-layer widths", [32]);
+    readonly Option<Widths> _hidden = Opt.Layers("--hidden", "Hidden-layer widths", [32]);
     readonly Option<double> _momentum = Opt.Double("--momentum", "Momentum coefficient (momentum variant)", 0.9,
         v => v >= 0 && v < 1 ? null : "must be in [0, 1)");
     readonly Option<int> _updates = Opt.Int("--updates", "Also compare the training loss after this many parameter updates (batch-gd runs extra epochs to get there)", 100, min: 1);
@@ -58,7 +58,7 @@ public sealed class OptimizersExample : Example
         {
             using var m = new Model(data, ctx.Seed);
             var g = m.Graph;
-            m.SetOutput(DeepNnExample.Mlp(g, m.X, ctx.Get(_hidden), x => g.Relu(x), data.Classes));
+            m.SetOutput(DeepNnExample.Mlp(g, m.X, ctx.Get(_hidden).Values, x => g.Relu(x), data.Classes));
             Optimizer optimizer = variant switch
             {
                 "momentum" => new MomentumOptimizer(lr, ctx.Get(_momentum)),

@@ -6,7 +6,7 @@ namespace GraphDl.Examples;
 /// <summary>The deep digits network without regularisation and with L2, L1 and dropout.</summary>
 public sealed class RegularizationExample : Example
 {
-    readonly Option<int[]> _hidden = Opt.Layers("--hidden", "Hidden-layer widths", [128, 64]);
+    readonly Option<Widths> _hidden = Opt.Layers("--hidden", "Hidden-layer widths", [128, 64]);
     readonly Option<double> _l2 = Opt.Positive("--l2", "L2 scale: adds scale * sum(w^2) / 2 per kernel to the loss", 0.001);
     readonly Option<double> _l1 = Opt.Positive("--l1", "L1 scale: adds scale * sum(|w|) per kernel to the loss", 0.0001);
     readonly Option<double> _dropout = Opt.Double("--dropout", "Dropout rate after each hidden layer (training only)", 0.3,
@@ -58,7 +58,7 @@ public sealed class RegularizationExample : Example
                 _ => null,
             };
             double dropout = variant == "dropout" ? ctx.Get(_dropout) : 0;
-            m.SetOutput(DeepNnExample.Mlp(g, m.X, ctx.Get(_hidden), x => g.Relu(x), data.Classes, reg, dropout, m.Training));
+            m.SetOutput(DeepNnExample.Mlp(g, m.X, ctx.Get(_hidden).Values, x => g.Relu(x), data.Classes, reg, dropout, m.Training));
             m.Minimize(new AdamOptimizer(ctx.LearningRate));
             m.Start();
             var kernels = g.TrainableVariables.Where(v => v.Name.EndsWith("kernel", StringComparison.Ordinal)).ToList();

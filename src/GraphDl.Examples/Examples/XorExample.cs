@@ -6,7 +6,7 @@ namespace GraphDl.Examples;
 /// <summary>XOR: a two-layer network learns it, a single-layer one cannot.</summary>
 public sealed class XorExample : Example
 {
-    readonly Option<int[]> _hidden = Opt.Layers("--hidden", "Hidden-layer widths of the two-layer network", [8]);
+    readonly Option<Widths> _hidden = Opt.Layers("--hidden", "Hidden-layer widths of the two-layer network", [8]);
     readonly Option<string> _activation = Opt.Choice("--activation", "Hidden activation", "tanh", "tanh", "sigmoid", "relu", "leaky-relu");
 
     /// <inheritdoc/>
@@ -56,7 +56,7 @@ public sealed class XorExample : Example
         if (ctx.Data != null)
             throw new UsageException("xor trains on the XOR truth table and takes no --data.");
         var data = TruthTable();
-        int[] hidden = ctx.Get(_hidden);
+        int[] hidden = ctx.Get(_hidden).Values;
         var activation = Activations.Get(ctx.Get(_activation));
         var rows = new List<IReadOnlyList<string>>();
         var outputs = new Dictionary<string, float[]>();
