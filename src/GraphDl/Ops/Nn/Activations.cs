@@ -117,11 +117,20 @@ namespace GraphDl.Ops
                 TensorPrimitives.Add(ys, T.One, ws);
                 TensorPrimitives.Subtract(ws, T.One, ds);
                 TensorPrimitives.Log(ws, ws);
-                for (int i = 0; i < n; i++)
+                // y = max(x, 0) + log1p(u); a NaN x stays NaN through u.
+                int i = 0, vw = Vector<T>.Count;
+                if (Vector.IsHardwareAccelerated)
+                    for (; i <= n - vw; i += vw)
+                    {
+                        Vector<T> u = new(ys[i..]), d = new(ds[i..]), v = new(xs[i..]);
+                        var l1p = Vector.ConditionalSelect(Vector.Equals(d, Vector<T>.Zero), u, new Vector<T>(ws[i..]) * u / d);
+                        (Vector.ConditionalSelect(Vector.GreaterThan(v, Vector<T>.Zero), v, Vector<T>.Zero) + l1p).CopyTo(ys[i..]);
+                    }
+                for (; i < n; i++)
                 {
                     T u = ys[i], d = ds[i];
                     T l1p = d == T.Zero ? u : ws[i] * u / d;
-                    ys[i] = (xs[i] > T.Zero ? xs[i] : T.Zero) + l1p; // NaN stays NaN through u
+                    ys[i] = (xs[i] > T.Zero ? xs[i] : T.Zero) + l1p;
                 }
             }
         }
