@@ -26,6 +26,13 @@ public static class OpCatalog
         RandomOps.RandomUniform, RandomOps.RandomStandardNormal, RandomOps.TruncatedNormal, RandomOps.RandomShuffle,
         // array ops (helper: array)
         // nn ops (helper: nn)
+        PowOps.Pow,
+        ActivationOps.Relu, ActivationOps.Relu6, ActivationOps.LeakyRelu, ActivationOps.Elu, ActivationOps.Selu, ActivationOps.Softplus, ActivationOps.Softsign,
+        ActivationGradOps.ReluGrad, ActivationGradOps.Relu6Grad, ActivationGradOps.LeakyReluGrad, ActivationGradOps.EluGrad, ActivationGradOps.SeluGrad,
+        ActivationGradOps.SoftplusGrad, ActivationGradOps.SoftsignGrad,
+        SoftmaxOps.Softmax, SoftmaxOps.LogSoftmax,
+        LossOps.SoftmaxCrossEntropyWithLogits, LossOps.SparseSoftmaxCrossEntropyWithLogits, LossOps.L2Loss,
+        ClipOps.ClipByValue,
         // training ops (helper: train)
         ApplyOps.ApplyGradientDescent, ApplyOps.ApplyMomentum, ApplyOps.ApplyAdagrad, ApplyOps.ApplyRMSProp,
         ApplyOps.ApplyCenteredRMSProp, ApplyOps.ApplyAdam,
