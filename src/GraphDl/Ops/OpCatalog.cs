@@ -14,7 +14,7 @@ public static class OpCatalog
         // math
         BinaryOps.Add, BinaryOps.Sub, BinaryOps.Mul, BinaryOps.RealDiv, BinaryOps.Maximum, BinaryOps.Minimum, BinaryOps.SquaredDifference,
         UnaryOps.Neg, UnaryOps.Square, UnaryOps.Sqrt, UnaryOps.Rsqrt, UnaryOps.Exp, UnaryOps.Log, UnaryOps.Log1p, UnaryOps.Abs,
-        UnaryOps.Sign, UnaryOps.Reciprocal, UnaryOps.Sigmoid, UnaryOps.Tanh, UnaryOps.SigmoidGrad, UnaryOps.TanhGrad,
+        UnaryOps.Sign, UnaryOps.Reciprocal, UnaryOps.Cos, UnaryOps.Sin, UnaryOps.Floor, UnaryOps.Sigmoid, UnaryOps.Tanh, UnaryOps.SigmoidGrad, UnaryOps.TanhGrad,
         CompareOps.Less, CompareOps.LessEqual, CompareOps.Greater, CompareOps.GreaterEqual, CompareOps.Equal, CompareOps.NotEqual,
         CompareOps.LogicalAnd, CompareOps.LogicalOr, CompareOps.LogicalNot, CompareOps.SelectV2, CompareOps.Cast,
         AddNOp.Def, MatMulOps.MatMul, MatMulOps.BatchMatMul,
