@@ -51,15 +51,19 @@ internal static class ArrayKernels
         }
         if (n == 0) { dst[d0] = src[so]; return; }
         int inner = dims[n - 1], si = ss[n - 1], di = ds[n - 1];
+        // A transpose of the last two dims (src contiguous along the other one) is copied in cache-sized tiles.
+        bool tiled = n >= 2 && si != 1 && di == 1 && ss[n - 2] == 1 && dims[n - 2] >= 16 && inner >= 16;
+        int outerDims = tiled ? n - 2 : n - 1;
         Span<int> idx = stackalloc int[n];
         idx.Clear();
         int s = so, d = d0;
         while (true)
         {
-            if (si == 1 && di == 1) src.AsSpan(s, inner).CopyTo(dst.AsSpan(d, inner));
+            if (tiled) Tile(src, s, dst, d, dims[n - 2], ds[n - 2], inner, si);
+            else if (si == 1 && di == 1) src.AsSpan(s, inner).CopyTo(dst.AsSpan(d, inner));
             else if (si == 0) dst.AsSpan(d, inner).Fill(src[s]);
             else for (int k = 0; k < inner; k++) dst[d + k * di] = src[s + k * si];
-            int j = n - 2;
+            int j = outerDims - 1;
             for (; j >= 0; j--)
             {
                 s += ss[j]; d += ds[j];
@@ -67,6 +71,26 @@ internal static class ArrayKernels
                 s -= ss[j] * dims[j]; d -= ds[j] * dims[j]; idx[j] = 0;
             }
             if (j < 0) return;
+        }
+    }
+
+    /// <summary><c>dst[d + r*dRow + c] = src[s + r + c*sCol]</c> for r &lt; rows, c &lt; cols, in 32x32 tiles.</summary>
+    static void Tile<T>(T[] src, int s, T[] dst, int d, int rows, int dRow, int cols, int sCol)
+    {
+        const int B = 32;
+        for (int r0 = 0; r0 < rows; r0 += B)
+        {
+            int r1 = Math.Min(rows, r0 + B);
+            for (int c0 = 0; c0 < cols; c0 += B)
+            {
+                int c1 = Math.Min(cols, c0 + B);
+                for (int r = r0; r < r1; r++)
+                {
+                    var row = dst.AsSpan(d + r * dRow + c0, c1 - c0);
+                    int from = s + r + c0 * sCol;
+                    for (int c = 0; c < row.Length; c++) row[c] = src[from + c * sCol];
+                }
+            }
         }
     }
 

@@ -102,7 +102,11 @@ namespace GraphDl.Ops
             }
             var shapes = xs.Select(x => g.ShapeOf(x)).ToArray();
             var offsets = g.ConcatOffset(axis, shapes);
-            for (int i = 0; i < n; i++) result[i] = g.Slice(c.Dy, offsets[i], shapes[i]);
+            for (int i = 0; i < n; i++)
+            {
+                result[i] = g.Slice(c.Dy, offsets[i], shapes[i]);
+                result[i]!.SetShape(xs[i].Shape);
+            }
             return result;
         }
 

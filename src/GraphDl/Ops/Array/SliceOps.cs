@@ -80,14 +80,21 @@ namespace GraphDl.Ops
                 var b32 = c.X(1).DType == DType.Int32 ? c.X(1) : g.Cast(c.X(1), DType.Int32);
                 paddings = g.Stack([b32, ShapeTensor(g, x) - b32 - ShapeTensor(g, y)], axis: 1);
             }
-            return [g.Pad(c.Dy, paddings), null, null];
+            var dx = g.Pad(c.Dy, paddings);
+            dx.SetShape(x.Shape);
+            return [dx, null, null];
         }
 
         /// <summary>TF's strided slice (numpy-style basic indexing) with begin/end/ellipsis/new-axis/shrink masks.</summary>
         public static readonly OpDef StridedSlice = new()
         {
             Name = "StridedSlice",
-            Grad = c => [c.G.StridedSliceGrad(ShapeTensor(c.G, c.X(0)), c.X(1), c.X(2), c.X(3), c.Dy, Spec.Masks.From(c.Attrs)), null, null, null],
+            Grad = c =>
+            {
+                var dx = c.G.StridedSliceGrad(ShapeTensor(c.G, c.X(0)), c.X(1), c.X(2), c.X(3), c.Dy, Spec.Masks.From(c.Attrs));
+                dx.SetShape(c.X(0).Shape);
+                return [dx, null, null, null];
+            },
             Infer = c =>
             {
                 for (int i = 1; i <= 3; i++) RequireIndex(c, i, i == 1 ? "begin" : i == 2 ? "end" : "strides");
@@ -199,6 +206,7 @@ namespace GraphDl.Ops
                 var begin = p != null ? g.Const(NDArray.From(Enumerable.Range(0, p.Length / 2).Select(i => p[2 * i]).ToArray()), "begin")
                     : g.Reshape(g.Slice(c.X(1), [0, 0], [-1, 1]), [-1]);
                 var dx = g.Slice(c.Dy, begin, ShapeTensor(g, x));
+                dx.SetShape(x.Shape);
                 // The padding value fills every position that is not x.
                 return c.Op.Inputs.Length == 2 ? [dx, null] : [dx, null, g.Sum(c.Dy) - g.Sum(dx)];
             },

@@ -2,7 +2,7 @@ using GraphDl.Ops;
 
 namespace GraphDl
 {
-    /// <summary>One item of a tensor index <c>x[...]</c>: an int (picks one entry and drops the dim), a range
+    /// <summary>One item of a tensor index <c>x[...]</c>: an int or <c>^k</c> (picks one entry and drops the dim), a range
     /// (<c>1..</c>, <c>..^1</c>, <c>..</c>), <see cref="NewAxis"/> or <see cref="Ellipsis"/>.</summary>
     public readonly struct SliceIndex
     {
@@ -21,6 +21,10 @@ namespace GraphDl
 
         /// <summary>A single entry (negative counts from the end); the dim is dropped.</summary>
         public static implicit operator SliceIndex(int i) => new() { Kind = Kinds.Int, Begin = i, End = i + 1 };
+
+        /// <summary>A single entry counted from the start or (<c>^k</c>) from the end; the dim is dropped.</summary>
+        public static implicit operator SliceIndex(Index i) =>
+            !i.IsFromEnd ? i.Value : i.Value == 0 ? new SliceIndex { Kind = Kinds.Int, Begin = int.MaxValue, End = int.MaxValue } : -i.Value;
 
         /// <summary>A range of entries; <c>^k</c> counts from the end and an open end means "to the end".</summary>
         public static implicit operator SliceIndex(Range r) => new()
