@@ -25,6 +25,11 @@ public static class OpCatalog
         // random
         RandomOps.RandomUniform, RandomOps.RandomStandardNormal, RandomOps.TruncatedNormal, RandomOps.RandomShuffle,
         // array ops (helper: array)
+        ArrayOps.Transpose, ArrayOps.InvertPermutation, ArrayOps.ExpandDims, ArrayOps.Squeeze, ArrayOps.Rank, ArrayOps.Tile,
+        ConcatOps.ConcatV2, ConcatOps.ConcatOffset, ConcatOps.Split, ConcatOps.SplitV, ConcatOps.Pack, ConcatOps.Unpack,
+        SliceOps.Slice, SliceOps.StridedSlice, SliceOps.StridedSliceGrad, SliceOps.Pad, SliceOps.PadV2,
+        GatherOps.GatherV2, GatherOps.UnsortedSegmentSum, GatherOps.OneHot,
+        SequenceOps.Range, SequenceOps.ReverseSequence,
         // nn ops (helper: nn)
         PowOps.Pow,
         ActivationOps.Relu, ActivationOps.Relu6, ActivationOps.LeakyRelu, ActivationOps.Elu, ActivationOps.Selu, ActivationOps.Softplus, ActivationOps.Softsign,
