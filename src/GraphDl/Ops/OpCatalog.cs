@@ -14,7 +14,7 @@ public static class OpCatalog
         // math
         BinaryOps.Add, BinaryOps.Sub, BinaryOps.Mul, BinaryOps.RealDiv, BinaryOps.Maximum, BinaryOps.Minimum, BinaryOps.SquaredDifference,
         UnaryOps.Neg, UnaryOps.Square, UnaryOps.Sqrt, UnaryOps.Rsqrt, UnaryOps.Exp, UnaryOps.Log, UnaryOps.Log1p, UnaryOps.Abs,
-        UnaryOps.Sign, UnaryOps.Reciprocal, UnaryOps.Sigmoid, UnaryOps.Tanh, UnaryOps.SigmoidGrad, UnaryOps.TanhGrad,
+        UnaryOps.Sign, UnaryOps.Reciprocal, UnaryOps.Cos, UnaryOps.Sin, UnaryOps.Floor, UnaryOps.Sigmoid, UnaryOps.Tanh, UnaryOps.SigmoidGrad, UnaryOps.TanhGrad,
         CompareOps.Less, CompareOps.LessEqual, CompareOps.Greater, CompareOps.GreaterEqual, CompareOps.Equal, CompareOps.NotEqual,
         CompareOps.LogicalAnd, CompareOps.LogicalOr, CompareOps.LogicalNot, CompareOps.SelectV2, CompareOps.Cast,
         AddNOp.Def, MatMulOps.MatMul, MatMulOps.BatchMatMul,
@@ -25,6 +25,11 @@ public static class OpCatalog
         // random
         RandomOps.RandomUniform, RandomOps.RandomStandardNormal, RandomOps.TruncatedNormal, RandomOps.RandomShuffle,
         // array ops (helper: array)
+        ArrayOps.Transpose, ArrayOps.InvertPermutation, ArrayOps.ExpandDims, ArrayOps.Squeeze, ArrayOps.Rank, ArrayOps.Tile,
+        ConcatOps.ConcatV2, ConcatOps.ConcatOffset, ConcatOps.Split, ConcatOps.SplitV, ConcatOps.Pack, ConcatOps.Unpack,
+        SliceOps.Slice, SliceOps.StridedSlice, SliceOps.StridedSliceGrad, SliceOps.Pad, SliceOps.PadV2,
+        GatherOps.GatherV2, GatherOps.UnsortedSegmentSum, GatherOps.OneHot,
+        SequenceOps.Range, SequenceOps.ReverseSequence,
         // nn ops (helper: nn)
         PowOps.Pow,
         ActivationOps.Relu, ActivationOps.Relu6, ActivationOps.LeakyRelu, ActivationOps.Elu, ActivationOps.Selu, ActivationOps.Softplus, ActivationOps.Softsign,

@@ -77,17 +77,7 @@ public static class LearningRates
         return g.Cast(learningRate * decayed, DType.Float32, "learning_rate");
     }
 
-    /// <summary>cos(π t) for t in [0, 1] in float64, as −sin(π(t − ½)) by its Taylor series to y¹⁷ (error below 1e-13).</summary>
-    static Tensor CosPi(Graph g, Tensor t)
-    {
-        // NOTE: the op set has no Cos; |y| ≤ π/2 keeps the series short.
-        var y = (t - 0.5) * Math.PI;
-        var y2 = y * y;
-        Tensor s = g.Scalar(1, DType.Float64);
-        for (int k = 16; k >= 2; k -= 2)
-            s = 1.0 - y2 / (double)(k * (k + 1)) * s;
-        return -(y * s);
-    }
+    static Tensor CosPi(Graph g, Tensor t) => g.Cos(t * Math.PI);
 
     static Tensor Step(Graph g, Tensor globalStep)
     {
@@ -95,8 +85,7 @@ public static class LearningRates
         return g.Cast(globalStep, DType.Float64);
     }
 
-    /// <summary>floor(x) for x ≥ 0 (a cast to int64 truncates).</summary>
-    static Tensor Floor(Graph g, Tensor x) => g.Cast(g.Cast(x, DType.Int64), DType.Float64);
+    static Tensor Floor(Graph g, Tensor x) => g.Floor(x);
 
     static void CheckStep(Tensor globalStep)
     {

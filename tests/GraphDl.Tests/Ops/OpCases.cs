@@ -64,6 +64,9 @@ public static partial class OpCases
         yield return Unary(UnaryOps.Log1p, (g, x) => g.Log1p(x), x => System.Math.Log(1 + x), pos);
         yield return Unary(UnaryOps.Abs, (g, x) => g.Abs(x), System.Math.Abs, AwayFromZero(6, 3, 4));
         yield return Unary(UnaryOps.Sign, (g, x) => g.Sign(x), x => System.Math.Sign(x), AwayFromZero(7, 3, 4)) with { NotDifferentiable = true };
+        yield return Unary(UnaryOps.Cos, (g, x) => g.Cos(x), System.Math.Cos, a);
+        yield return Unary(UnaryOps.Sin, (g, x) => g.Sin(x), System.Math.Sin, a);
+        yield return Unary(UnaryOps.Floor, (g, x) => g.Floor(x), System.Math.Floor, Rand(12, -3.9, 3.9, 3, 4)) with { NotDifferentiable = true };
         yield return Unary(UnaryOps.Reciprocal, (g, x) => g.Reciprocal(x), x => 1 / x, pos);
         yield return Unary(UnaryOps.Sigmoid, (g, x) => g.Sigmoid(x), x => 1 / (1 + System.Math.Exp(-x)), a);
         yield return Unary(UnaryOps.Tanh, (g, x) => g.Tanh(x), System.Math.Tanh, a);

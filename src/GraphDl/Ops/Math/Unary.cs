@@ -66,6 +66,15 @@ namespace GraphDl.Ops
         public static readonly OpDef Reciprocal = Unary("Reciprocal", TensorPrimitives.Reciprocal, TensorPrimitives.Reciprocal,
             c => [c.G.Neg(c.Dy) * c.Y() * c.Y()]);
 
+        /// <summary><c>cos x</c></summary>
+        public static readonly OpDef Cos = Unary("Cos", TensorPrimitives.Cos, TensorPrimitives.Cos, c => [c.G.Neg(c.Dy * c.G.Sin(c.X(0)))]);
+
+        /// <summary><c>sin x</c></summary>
+        public static readonly OpDef Sin = Unary("Sin", TensorPrimitives.Sin, TensorPrimitives.Sin, c => [c.Dy * c.G.Cos(c.X(0))]);
+
+        /// <summary><c>⌊x⌋</c>; piecewise constant, so not differentiable (TF registers no gradient either).</summary>
+        public static readonly OpDef Floor = Unary("Floor", TensorPrimitives.Floor, TensorPrimitives.Floor, grad: null);
+
         /// <summary><c>1/(1+e⁻ˣ)</c></summary>
         public static readonly OpDef Sigmoid = Unary("Sigmoid", TensorPrimitives.Sigmoid, TensorPrimitives.Sigmoid,
             c => [c.G.Add1(SigmoidGrad!, [c.Y(), c.Dy])]);
@@ -130,6 +139,12 @@ namespace GraphDl
         public static Tensor Sign(this Graph g, Tensor x, string? name = null) => g.Add1(UnaryOps.Sign, [x], null, name);
         /// <summary><c>1/x</c></summary>
         public static Tensor Reciprocal(this Graph g, Tensor x, string? name = null) => g.Add1(UnaryOps.Reciprocal, [x], null, name);
+        /// <summary><c>cos x</c></summary>
+        public static Tensor Cos(this Graph g, Tensor x, string? name = null) => g.Add1(UnaryOps.Cos, [x], null, name);
+        /// <summary><c>sin x</c></summary>
+        public static Tensor Sin(this Graph g, Tensor x, string? name = null) => g.Add1(UnaryOps.Sin, [x], null, name);
+        /// <summary><c>⌊x⌋</c></summary>
+        public static Tensor Floor(this Graph g, Tensor x, string? name = null) => g.Add1(UnaryOps.Floor, [x], null, name);
         /// <summary>Logistic sigmoid.</summary>
         public static Tensor Sigmoid(this Graph g, Tensor x, string? name = null) => g.Add1(UnaryOps.Sigmoid, [x], null, name);
         /// <summary>Hyperbolic tangent.</summary>
