@@ -13,7 +13,7 @@ public abstract class CsvToolExample(TaskKind task, string defaultFile, string d
     readonly Option<string> _optimizer = Opt.Choice("--optimizer", "Optimizer", "adam", "adam", "sgd", "momentum", "rmsprop");
 
     /// <inheritdoc/>
-    public override int DefaultEpochs => 50;
+    public override int DefaultEpochs => 30;
 
     /// <inheritdoc/>
     public override int DefaultBatchSize => 32;

@@ -50,6 +50,10 @@ public sealed class PerceptronExample : Example
         var x = g.Placeholder(DType.Float32, Shape.Of(-1, 2), "x");
         var t = g.Placeholder(DType.Float32, Shape.Of(-1, 1), "t");
 
+        // The step activation: 1 when input·w + b > 0, else 0. It has no useful gradient, hence the perceptron rule.
+        Tensor Step(Tensor input, Variable w, Variable b) =>
+            g.Cast(g.Greater(g.MatMul(input, w) + b, g.Scalar(0, DType.Float32)), DType.Float32, "step");
+
         var gates = new List<Perceptron>();
         foreach (var (name, truth) in Gates)
         {
@@ -57,8 +61,7 @@ public sealed class PerceptronExample : Example
             {
                 var w = g.GetVariable("weights", Shape.Of(2, 1), initializer: Initializers.RandomUniform(-0.5, 0.5));
                 var b = g.GetVariable("bias", Shape.Of(1), initializer: Initializers.Zeros());
-                // The step activation: 1 when xw + b > 0, else 0. It has no useful gradient, hence the perceptron rule.
-                var y = g.Cast(g.Greater(g.MatMul(x, w) + b, g.Scalar(0, DType.Float32)), DType.Float32, "step");
+                var y = Step(x, w, b);
                 var err = t - y;
                 var update = g.Group(
                 [
@@ -68,6 +71,13 @@ public sealed class PerceptronExample : Example
                 gates.Add(new Perceptron(name, truth, y, err, update, w, b, ctx.OpenLog(name)));
             }
         }
+        // XOR as a two-layer network of the trained perceptrons: layer 1 is [OR, NAND], layer 2 is AND of their outputs.
+        Tensor xorOutput;
+        using (g.NameScope("xor"))
+        {
+            var hidden = g.Concat([Step(x, gates[1].W, gates[1].B), Step(x, gates[2].W, gates[2].B)], axis: 1, name: "layer1");
+            xorOutput = Step(hidden, gates[0].W, gates[0].B);
+        }
         using var xorLog = ctx.OpenLog("xor");
         using var session = new Session(g);
         session.Run(g.GlobalVariablesInitializer());
@@ -75,14 +85,7 @@ public sealed class PerceptronExample : Example
         float[] Targets(Func<int, int, int> f) => Enumerable.Range(0, 4).Select(i => (float)f((int)Inputs[2 * i], (int)Inputs[2 * i + 1])).ToArray();
         int[] Predict(Perceptron p, float[] inputs) =>
             session.Run(p.Output, (x, NDArray.From(inputs, inputs.Length / 2, 2))).ToFloatArray().Select(v => (int)v).ToArray();
-        int[] Xor()
-        {
-            // Layer 1: OR and NAND side by side; layer 2: AND of their outputs.
-            int[] or = Predict(gates[1], Inputs), nand = Predict(gates[2], Inputs);
-            var hidden = new float[8];
-            for (int i = 0; i < 4; i++) { hidden[2 * i] = or[i]; hidden[2 * i + 1] = nand[i]; }
-            return Predict(gates[0], hidden);
-        }
+        int[] Xor() => session.Run(xorOutput, (x, NDArray.From(Inputs, 4, 2))).ToFloatArray().Select(v => (int)v).ToArray();
 
         var order = new MiniBatchIterator(4, 1, (ulong)ctx.Seed);
         var converged = new Dictionary<string, int>();
@@ -121,7 +124,7 @@ public sealed class PerceptronExample : Example
             float[] w = session.Run(p.W.Value).ToFloatArray();
             float b = session.Run(p.B.Value).ToFloatArray()[0];
             double acc = Metrics.Accuracy(Predict(p, Inputs), Targets(p.Truth).Select(v => (int)v).ToArray());
-            ctx.Line($"  {p.Name.ToUpperInvariant(),-4}: y = step({w[0]:F2}*a {Signed(w[1])}*b {Signed(b)})  accuracy {acc:F2}" +
+            ctx.Line($"  {p.Name.ToUpperInvariant(),-4}: y = step({w[0]:F3}*a {Signed(w[1])}*b {Signed(b)})  accuracy {acc:F2}" +
                 (converged.TryGetValue(p.Name, out int e) ? $", no mistakes from epoch {e}" : ", not converged"));
             ctx.Metric("train/accuracy", acc, p.Name);
             p.Log.Dispose();
@@ -138,5 +141,5 @@ public sealed class PerceptronExample : Example
         ctx.Line($"  XOR from three perceptrons: accuracy {xorAcc:F2}");
     }
 
-    static string Signed(float v) => v < 0 ? $"- {-v:F2}" : $"+ {v:F2}";
+    static string Signed(float v) => v < 0 ? $"- {-v:F3}" : $"+ {v:F3}";
 }
