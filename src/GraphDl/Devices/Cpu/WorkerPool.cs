@@ -1,0 +1,175 @@
+using System.Runtime.ExceptionServices;
+
+namespace GraphDl.Devices.Cpu;
+
+/// <summary>A loop body run by <see cref="WorkerPool.For{T}(int, ref T)"/> for each index.</summary>
+public interface IParallelBody
+{
+    /// <summary>Runs the body for index <paramref name="i"/>.</summary>
+    void Run(int i);
+}
+
+/// <summary>
+/// A fixed pool of N-1 dedicated background threads plus the calling thread, running
+/// parallel loops without allocating per call. Concurrent or nested callers run inline.
+/// </summary>
+public sealed unsafe class WorkerPool : IDisposable
+{
+    const int SpinLimit = 40;
+
+    static WorkerPool? s_shared;
+
+    readonly Thread[] _workers;
+    readonly ManualResetEventSlim _wake = new(false, 1);
+
+    // Current job; written by the caller that owns _busy before _generation is bumped.
+    delegate*<void*, int, void> _body;
+    void* _state;
+    int _count;
+    int _chunk;
+    long _next;
+    int _pending;
+    Exception? _error;
+
+    int _generation;
+    int _busy;
+    volatile bool _disposed;
+
+    /// <summary>Creates a pool using <paramref name="threads"/> threads in total (the caller included); 1 runs everything inline.</summary>
+    public WorkerPool(int threads)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(threads, 1);
+        Threads = threads;
+        _workers = new Thread[threads - 1];
+        for (int i = 0; i < _workers.Length; i++)
+        {
+            var t = new Thread(WorkerLoop) { IsBackground = true, Name = $"GraphDl worker {i + 1}" };
+            _workers[i] = t;
+        }
+        foreach (var t in _workers) t.Start();
+    }
+
+    /// <summary>Process-wide pool with <see cref="Environment.ProcessorCount"/> threads, created on first use.</summary>
+    public static WorkerPool Shared
+    {
+        get
+        {
+            var p = Volatile.Read(ref s_shared);
+            if (p != null) return p;
+            var created = new WorkerPool(Math.Max(1, Environment.ProcessorCount));
+            var prev = Interlocked.CompareExchange(ref s_shared, created, null);
+            if (prev != null) { created.Dispose(); return prev; }
+            return created;
+        }
+    }
+
+    /// <summary>Total number of threads that run a loop (workers plus the caller).</summary>
+    public int Threads { get; }
+
+    /// <summary>Runs <c>body(state, i)</c> for every i in [0, count) across the pool and returns when all are done.</summary>
+    public void For(int count, delegate*<void*, int, void> body, void* state)
+    {
+        if (count <= 0) return;
+        if (_workers.Length == 0 || count == 1 || _disposed || Interlocked.CompareExchange(ref _busy, 1, 0) != 0)
+        {
+            // Single thread, trivial loop, or the pool is in use (nested or concurrent caller): run inline.
+            for (int i = 0; i < count; i++) body(state, i);
+            return;
+        }
+        try
+        {
+            _body = body;
+            _state = state;
+            _count = count;
+            _chunk = Math.Max(1, count / (Threads * 8));
+            _next = 0;
+            _error = null;
+            _pending = _workers.Length;
+            Interlocked.Increment(ref _generation); // full fence publishes the job
+            _wake.Set();
+
+            RunChunks();
+
+            var sw = new SpinWait();
+            while (Volatile.Read(ref _pending) != 0) sw.SpinOnce(-1);
+            _wake.Reset();
+
+            var err = _error;
+            if (err != null)
+            {
+                _error = null;
+                ExceptionDispatchInfo.Throw(err);
+            }
+        }
+        finally
+        {
+            _body = null;
+            _state = null;
+            Volatile.Write(ref _busy, 0);
+        }
+    }
+
+    /// <summary>Runs <c>state.Run(i)</c> for every i in [0, count) across the pool; no boxing, no allocation.</summary>
+    public void For<T>(int count, ref T state) where T : unmanaged, IParallelBody
+    {
+        fixed (T* p = &state) For(count, &Runner<T>.Invoke, p);
+    }
+
+    static class Runner<T> where T : unmanaged, IParallelBody
+    {
+        public static void Invoke(void* s, int i) => ((T*)s)->Run(i);
+    }
+
+    void RunChunks()
+    {
+        var body = _body;
+        var state = _state;
+        int count = _count;
+        int chunk = _chunk;
+        try
+        {
+            while (true)
+            {
+                long start = Interlocked.Add(ref _next, chunk) - chunk;
+                if (start >= count) break;
+                int end = (int)Math.Min(start + chunk, count);
+                for (int i = (int)start; i < end; i++) body(state, i);
+            }
+        }
+        catch (Exception e)
+        {
+            Interlocked.CompareExchange(ref _error, e, null);
+            Interlocked.Exchange(ref _next, count); // stop handing out work
+        }
+    }
+
+    void WorkerLoop()
+    {
+        int seen = 0;
+        while (true)
+        {
+            var sw = new SpinWait();
+            int gen;
+            while ((gen = Volatile.Read(ref _generation)) == seen)
+            {
+                if (sw.Count < SpinLimit) sw.SpinOnce(-1);
+                else _wake.Wait();
+            }
+            seen = gen;
+            if (_disposed) return;
+            RunChunks();
+            Interlocked.Decrement(ref _pending);
+        }
+    }
+
+    /// <summary>Stops the worker threads; the pool must not be running a loop.</summary>
+    public void Dispose()
+    {
+        if (_disposed) return;
+        _disposed = true;
+        Interlocked.Increment(ref _generation);
+        _wake.Set();
+        foreach (var t in _workers) t.Join();
+        _wake.Dispose();
+    }
+}
