@@ -20,7 +20,7 @@ internal static unsafe class GemmCore<T> where T : unmanaged, IBinaryFloatingPoi
     public const int MR = 6;
     const int KC = 256;
     const int MC = 96; // multiple of MR
-    const long ParallelThreshold = 64L * 64 * 64;
+    const long ParallelThreshold = 1L << 20; // ~2 MFLOP: below this the fork/join cost (a few µs) dominates
     const long BatchSmallThreshold = 128L * 128 * 128;
 
     /// <summary>True when the 512-bit kernel is used.</summary>
@@ -43,7 +43,7 @@ internal static unsafe class GemmCore<T> where T : unmanaged, IBinaryFloatingPoi
         public int M, N, K, Lda, Ldb, Ldc;
         public T Alpha, Beta, BetaEff;
         public T* A, B, C, Bp;
-        public int Jc, Nc, Pc, Kc, MBlocks, NSplits, PanelsPerSplit, NPanels;
+        public int Jc, Nc, Pc, Kc, Mc, MBlocks, NSplits, PanelsPerSplit, NPanels;
     }
 
     public static void Run(bool transA, bool transB, int m, int n, int k, T alpha, T* a, int lda,
@@ -71,7 +71,18 @@ internal static unsafe class GemmCore<T> where T : unmanaged, IBinaryFloatingPoi
         x.M = m; x.N = n; x.K = k;
         x.A = a; x.Lda = lda; x.B = b; x.Ldb = ldb; x.C = c; x.Ldc = ldc;
         x.Alpha = alpha; x.Beta = beta;
-        x.MBlocks = (m + MC - 1) / MC;
+        // Row blocking. Serial: MC rows. Parallel: at least 2 blocks per thread and a multiple of the
+        // thread count, so that every item packs only its own rows of A (no redundant packing) and
+        // the load stays balanced. Blocking never changes per-element arithmetic (see class remarks).
+        int mc = MC;
+        if (par)
+        {
+            int blocks = Math.Max((m + MC - 1) / MC, 2 * threads);
+            blocks = (blocks + threads - 1) / threads * threads;
+            mc = Math.Max(MR, ((m + blocks - 1) / blocks + MR - 1) / MR * MR);
+        }
+        x.Mc = mc;
+        x.MBlocks = (m + mc - 1) / mc;
         long ncMax = Math.Min(NC, (n + nr - 1) / nr * nr);
         x.Bp = GetBuffer(ref t_b, ncMax * Math.Min(KC, k));
 
@@ -81,9 +92,10 @@ internal static unsafe class GemmCore<T> where T : unmanaged, IBinaryFloatingPoi
             x.Nc = Math.Min(NC, n - jc);
             x.NPanels = (x.Nc + nr - 1) / nr;
             int splits = 1;
-            if (par)
+            if (par && x.MBlocks < 2 * threads)
             {
-                splits = Math.Clamp((4 * threads + x.MBlocks - 1) / x.MBlocks, 1, x.NPanels);
+                // Too few rows (m < 2*threads*MR): also split the columns.
+                splits = Math.Clamp((2 * threads + x.MBlocks - 1) / x.MBlocks, 1, x.NPanels);
             }
             x.PanelsPerSplit = (x.NPanels + splits - 1) / splits;
             x.NSplits = (x.NPanels + x.PanelsPerSplit - 1) / x.PanelsPerSplit;
@@ -262,15 +274,15 @@ internal static unsafe class GemmCore<T> where T : unmanaged, IBinaryFloatingPoi
         var x = (Ctx*)s;
         int ib = item / x->NSplits;
         int js = item - ib * x->NSplits;
-        int i0 = ib * MC;
-        int mc = Math.Min(MC, x->M - i0);
+        int i0 = ib * x->Mc;
+        int mc = Math.Min(x->Mc, x->M - i0);
         int jp0 = js * x->PanelsPerSplit;
         int jp1 = Math.Min(x->NPanels, jp0 + x->PanelsPerSplit);
         if (jp0 >= jp1) return;
 
         int nr = NR;
         int kc = x->Kc;
-        T* ap = GetBuffer(ref t_a, (long)MC * KC);
+        T* ap = GetBuffer(ref t_a, (long)x->Mc * kc);
         PackA(x, ap, i0, mc);
 
         T* tmp = stackalloc T[MR * nr];

@@ -15,7 +15,8 @@ public interface IParallelBody
 /// </summary>
 public sealed unsafe class WorkerPool : IDisposable
 {
-    const int SpinLimit = 40;
+    /// <summary>How long an idle worker polls for new work before blocking (keeps back-to-back loops cheap).</summary>
+    static readonly long SpinTicks = System.Diagnostics.Stopwatch.Frequency / 10_000; // 100 µs
 
     static WorkerPool? s_shared;
 
@@ -90,8 +91,7 @@ public sealed unsafe class WorkerPool : IDisposable
 
             RunChunks();
 
-            var sw = new SpinWait();
-            while (Volatile.Read(ref _pending) != 0) sw.SpinOnce(-1);
+            if (Volatile.Read(ref _pending) != 0) WaitForWorkers();
             _wake.Reset();
 
             var err = _error;
@@ -143,17 +143,37 @@ public sealed unsafe class WorkerPool : IDisposable
         }
     }
 
+    void WaitForWorkers()
+    {
+        // Tight polling first (workers are normally just finishing their last chunk), then back off.
+        for (int i = 0; i < 2000; i++)
+        {
+            if (Volatile.Read(ref _pending) == 0) return;
+            Thread.SpinWait(1);
+        }
+        var sw = new SpinWait();
+        while (Volatile.Read(ref _pending) != 0) sw.SpinOnce(-1);
+    }
+
     void WorkerLoop()
     {
         int seen = 0;
         while (true)
         {
-            var sw = new SpinWait();
             int gen;
+            long spinUntil = System.Diagnostics.Stopwatch.GetTimestamp() + SpinTicks;
+            int polls = 0;
             while ((gen = Volatile.Read(ref _generation)) == seen)
             {
-                if (sw.Count < SpinLimit) sw.SpinOnce(-1);
-                else _wake.Wait();
+                if (System.Diagnostics.Stopwatch.GetTimestamp() < spinUntil)
+                {
+                    Thread.SpinWait(1);
+                    if ((++polls & 1023) == 0) Thread.Yield(); // let a waiting thread in now and then
+                }
+                else
+                {
+                    _wake.Wait();
+                }
             }
             seen = gen;
             if (_disposed) return;
