@@ -219,6 +219,11 @@ internal static unsafe class GemmCore<T> where T : unmanaged, IBinaryFloatingPoi
         {
             // op(B)[p, j] = B[j, p]: B stored [n, k].
             T* src = x->B + (long)j * ldb + x->Pc;
+            if (w == nr && Avx.IsSupported && !ForceScalar)
+            {
+                PackBTransAvx(src, ldb, dst, nr, kc);
+                return;
+            }
             int jj = 0;
             for (; jj < w; jj++)
             {
@@ -232,6 +237,97 @@ internal static unsafe class GemmCore<T> where T : unmanaged, IBinaryFloatingPoi
                 for (int p = 0; p < kc; p++) d[p * nr] = T.Zero;
             }
         }
+    }
+
+    /// <summary>Packs a full transposed-B panel with in-register 8x8 (float) / 4x4 (double) transposes.</summary>
+    static void PackBTransAvx(T* src, long ldb, T* dst, int nr, int kc)
+    {
+        if (typeof(T) == typeof(float))
+        {
+            float* s = (float*)src;
+            float* d = (float*)dst;
+            int p = 0;
+            for (; p + 8 <= kc; p += 8)
+            {
+                for (int jj = 0; jj < nr; jj += 8)
+                {
+                    float* r = s + jj * ldb + p;
+                    Transpose8x8(r, ldb, d + (long)p * nr + jj, nr);
+                }
+            }
+            for (; p < kc; p++)
+                for (int jj = 0; jj < nr; jj++) d[p * nr + jj] = s[jj * ldb + p];
+        }
+        else if (typeof(T) == typeof(double))
+        {
+            double* s = (double*)src;
+            double* d = (double*)dst;
+            int p = 0;
+            for (; p + 4 <= kc; p += 4)
+            {
+                for (int jj = 0; jj < nr; jj += 4)
+                {
+                    double* r = s + jj * ldb + p;
+                    var r0 = Avx.LoadVector256(r);
+                    var r1 = Avx.LoadVector256(r + ldb);
+                    var r2 = Avx.LoadVector256(r + 2 * ldb);
+                    var r3 = Avx.LoadVector256(r + 3 * ldb);
+                    var t0 = Avx.UnpackLow(r0, r1);
+                    var t1 = Avx.UnpackHigh(r0, r1);
+                    var t2 = Avx.UnpackLow(r2, r3);
+                    var t3 = Avx.UnpackHigh(r2, r3);
+                    double* o = d + (long)p * nr + jj;
+                    Avx.Store(o, Avx.Permute2x128(t0, t2, 0x20));
+                    Avx.Store(o + nr, Avx.Permute2x128(t1, t3, 0x20));
+                    Avx.Store(o + 2 * nr, Avx.Permute2x128(t0, t2, 0x31));
+                    Avx.Store(o + 3 * nr, Avx.Permute2x128(t1, t3, 0x31));
+                }
+            }
+            for (; p < kc; p++)
+                for (int jj = 0; jj < nr; jj++) d[p * nr + jj] = s[jj * ldb + p];
+        }
+        else
+        {
+            for (int p = 0; p < kc; p++)
+                for (int jj = 0; jj < nr; jj++) dst[p * nr + jj] = src[jj * ldb + p];
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static void Transpose8x8(float* r, long ld, float* o, int ldo)
+    {
+        var r0 = Avx.LoadVector256(r);
+        var r1 = Avx.LoadVector256(r + ld);
+        var r2 = Avx.LoadVector256(r + 2 * ld);
+        var r3 = Avx.LoadVector256(r + 3 * ld);
+        var r4 = Avx.LoadVector256(r + 4 * ld);
+        var r5 = Avx.LoadVector256(r + 5 * ld);
+        var r6 = Avx.LoadVector256(r + 6 * ld);
+        var r7 = Avx.LoadVector256(r + 7 * ld);
+        var t0 = Avx.UnpackLow(r0, r1);
+        var t1 = Avx.UnpackHigh(r0, r1);
+        var t2 = Avx.UnpackLow(r2, r3);
+        var t3 = Avx.UnpackHigh(r2, r3);
+        var t4 = Avx.UnpackLow(r4, r5);
+        var t5 = Avx.UnpackHigh(r4, r5);
+        var t6 = Avx.UnpackLow(r6, r7);
+        var t7 = Avx.UnpackHigh(r6, r7);
+        var u0 = Avx.Shuffle(t0, t2, 0x44);
+        var u1 = Avx.Shuffle(t0, t2, 0xEE);
+        var u2 = Avx.Shuffle(t1, t3, 0x44);
+        var u3 = Avx.Shuffle(t1, t3, 0xEE);
+        var u4 = Avx.Shuffle(t4, t6, 0x44);
+        var u5 = Avx.Shuffle(t4, t6, 0xEE);
+        var u6 = Avx.Shuffle(t5, t7, 0x44);
+        var u7 = Avx.Shuffle(t5, t7, 0xEE);
+        Avx.Store(o, Avx.Permute2x128(u0, u4, 0x20));
+        Avx.Store(o + ldo, Avx.Permute2x128(u1, u5, 0x20));
+        Avx.Store(o + 2 * ldo, Avx.Permute2x128(u2, u6, 0x20));
+        Avx.Store(o + 3 * ldo, Avx.Permute2x128(u3, u7, 0x20));
+        Avx.Store(o + 4 * ldo, Avx.Permute2x128(u0, u4, 0x31));
+        Avx.Store(o + 5 * ldo, Avx.Permute2x128(u1, u5, 0x31));
+        Avx.Store(o + 6 * ldo, Avx.Permute2x128(u2, u6, 0x31));
+        Avx.Store(o + 7 * ldo, Avx.Permute2x128(u3, u7, 0x31));
     }
 
     static void PackA(Ctx* x, T* dst, int i0, int mc)
