@@ -174,7 +174,7 @@ internal static unsafe class GemmCore<T> where T : unmanaged, IBinaryFloatingPoi
     /// <summary>Returns a 64-byte aligned pointer into a pinned, thread-owned array of at least <paramref name="elems"/> elements.</summary>
     static T* GetBuffer(ref T[]? arr, long elems)
     {
-        long need = elems + 64 / sizeof(T);
+        long need = elems + 64 / sizeof(T) + 16; // slack: PackARowsAvx may write 2 elements past a panel
         if (arr == null || arr.LongLength < need)
         {
             long size = Math.Max(need, arr == null ? 0 : Math.Min(arr.LongLength * 2, need * 2));
@@ -293,6 +293,88 @@ internal static unsafe class GemmCore<T> where T : unmanaged, IBinaryFloatingPoi
         }
     }
 
+    /// <summary>
+    /// Packs 6 full rows of non-transposed A (MR-interleaved) with in-register transposes. Each step
+    /// stores 8 (float) / 4+4 (double) values per p, spilling 2 garbage values into the slot of p+1,
+    /// which the next store overwrites; the final spill lands in buffer slack or the next panel
+    /// (packed afterwards).
+    /// </summary>
+    static void PackARowsAvx(T* src, long lda, T* dst, int kc)
+    {
+        int p = 0;
+        if (typeof(T) == typeof(float))
+        {
+            float* s = (float*)src;
+            float* d = (float*)dst;
+            for (; p + 8 <= kc; p += 8)
+            {
+                var r0 = Avx.LoadVector256(s + p);
+                var r1 = Avx.LoadVector256(s + lda + p);
+                var r2 = Avx.LoadVector256(s + 2 * lda + p);
+                var r3 = Avx.LoadVector256(s + 3 * lda + p);
+                var r4 = Avx.LoadVector256(s + 4 * lda + p);
+                var r5 = Avx.LoadVector256(s + 5 * lda + p);
+                var t0 = Avx.UnpackLow(r0, r1);
+                var t1 = Avx.UnpackHigh(r0, r1);
+                var t2 = Avx.UnpackLow(r2, r3);
+                var t3 = Avx.UnpackHigh(r2, r3);
+                var t4 = Avx.UnpackLow(r4, r5);
+                var t5 = Avx.UnpackHigh(r4, r5);
+                var t6 = t4; // rows 6,7: don't care
+                var t7 = t5;
+                var u0 = Avx.Shuffle(t0, t2, 0x44);
+                var u1 = Avx.Shuffle(t0, t2, 0xEE);
+                var u2 = Avx.Shuffle(t1, t3, 0x44);
+                var u3 = Avx.Shuffle(t1, t3, 0xEE);
+                var u4 = Avx.Shuffle(t4, t6, 0x44);
+                var u5 = Avx.Shuffle(t4, t6, 0xEE);
+                var u6 = Avx.Shuffle(t5, t7, 0x44);
+                var u7 = Avx.Shuffle(t5, t7, 0xEE);
+                float* o = d + p * MR;
+                Avx.Store(o, Avx.Permute2x128(u0, u4, 0x20));
+                Avx.Store(o + MR, Avx.Permute2x128(u1, u5, 0x20));
+                Avx.Store(o + 2 * MR, Avx.Permute2x128(u2, u6, 0x20));
+                Avx.Store(o + 3 * MR, Avx.Permute2x128(u3, u7, 0x20));
+                Avx.Store(o + 4 * MR, Avx.Permute2x128(u0, u4, 0x31));
+                Avx.Store(o + 5 * MR, Avx.Permute2x128(u1, u5, 0x31));
+                Avx.Store(o + 6 * MR, Avx.Permute2x128(u2, u6, 0x31));
+                Avx.Store(o + 7 * MR, Avx.Permute2x128(u3, u7, 0x31));
+            }
+        }
+        else if (typeof(T) == typeof(double))
+        {
+            double* s = (double*)src;
+            double* d = (double*)dst;
+            for (; p + 4 <= kc; p += 4)
+            {
+                var r0 = Avx.LoadVector256(s + p);
+                var r1 = Avx.LoadVector256(s + lda + p);
+                var r2 = Avx.LoadVector256(s + 2 * lda + p);
+                var r3 = Avx.LoadVector256(s + 3 * lda + p);
+                var r4 = Avx.LoadVector256(s + 4 * lda + p);
+                var r5 = Avx.LoadVector256(s + 5 * lda + p);
+                var t0 = Avx.UnpackLow(r0, r1);
+                var t1 = Avx.UnpackHigh(r0, r1);
+                var t2 = Avx.UnpackLow(r2, r3);
+                var t3 = Avx.UnpackHigh(r2, r3);
+                var t4 = Avx.UnpackLow(r4, r5);
+                var t5 = Avx.UnpackHigh(r4, r5);
+                double* o = d + p * MR;
+                // Per p: rows 0-3 at +0, rows 4-5 (+2 garbage) at +4, in ascending p order.
+                Avx.Store(o, Avx.Permute2x128(t0, t2, 0x20));
+                Avx.Store(o + 4, Avx.Permute2x128(t4, t4, 0x20));
+                Avx.Store(o + MR, Avx.Permute2x128(t1, t3, 0x20));
+                Avx.Store(o + MR + 4, Avx.Permute2x128(t5, t5, 0x20));
+                Avx.Store(o + 2 * MR, Avx.Permute2x128(t0, t2, 0x31));
+                Avx.Store(o + 2 * MR + 4, Avx.Permute2x128(t4, t4, 0x31));
+                Avx.Store(o + 3 * MR, Avx.Permute2x128(t1, t3, 0x31));
+                Avx.Store(o + 3 * MR + 4, Avx.Permute2x128(t5, t5, 0x31));
+            }
+        }
+        for (; p < kc; p++)
+            for (int r = 0; r < MR; r++) dst[p * MR + r] = src[r * lda + p];
+    }
+
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     static void Transpose8x8(float* r, long ld, float* o, int ldo)
     {
@@ -340,6 +422,11 @@ internal static unsafe class GemmCore<T> where T : unmanaged, IBinaryFloatingPoi
             T* d = dst + (long)ir * kc;
             if (!x->TransA)
             {
+                if (h == MR && Avx.IsSupported && !ForceScalar)
+                {
+                    PackARowsAvx(x->A + (i0 + ir) * lda + x->Pc, lda, d, kc);
+                    continue;
+                }
                 int r = 0;
                 for (; r < h; r++)
                 {
