@@ -12,6 +12,7 @@ public interface IParallelBody
 /// <summary>
 /// A fixed pool of N-1 dedicated background threads plus the calling thread, running
 /// parallel loops without allocating per call. Concurrent or nested callers run inline.
+/// Idle workers poll for ~100 µs, then block on a monitor. Undisposed pools keep their threads.
 /// </summary>
 public sealed unsafe class WorkerPool : IDisposable
 {
@@ -21,7 +22,8 @@ public sealed unsafe class WorkerPool : IDisposable
     static WorkerPool? s_shared;
 
     readonly Thread[] _workers;
-    readonly ManualResetEventSlim _wake = new(false, 1);
+    readonly object _sleepLock = new();
+    int _sleepers;
 
     // Current job; written by the caller that owns _busy before _generation is bumped.
     delegate*<void*, int, void> _body;
@@ -87,12 +89,11 @@ public sealed unsafe class WorkerPool : IDisposable
             _error = null;
             _pending = _workers.Length;
             Interlocked.Increment(ref _generation); // full fence publishes the job
-            _wake.Set();
+            WakeSleepers();
 
             RunChunks();
 
             if (Volatile.Read(ref _pending) != 0) WaitForWorkers();
-            _wake.Reset();
 
             var err = _error;
             if (err != null)
@@ -143,6 +144,23 @@ public sealed unsafe class WorkerPool : IDisposable
         }
     }
 
+    void WakeSleepers()
+    {
+        // Pairs with Sleep: both sides do a full fence (Interlocked) before reading the other's variable.
+        if (Volatile.Read(ref _sleepers) == 0) return;
+        lock (_sleepLock) Monitor.PulseAll(_sleepLock);
+    }
+
+    void Sleep(int seen)
+    {
+        lock (_sleepLock)
+        {
+            Interlocked.Increment(ref _sleepers);
+            while (Volatile.Read(ref _generation) == seen) Monitor.Wait(_sleepLock);
+            Interlocked.Decrement(ref _sleepers);
+        }
+    }
+
     void WaitForWorkers()
     {
         // Tight polling first (workers are normally just finishing their last chunk), then back off.
@@ -172,7 +190,7 @@ public sealed unsafe class WorkerPool : IDisposable
                 }
                 else
                 {
-                    _wake.Wait();
+                    Sleep(seen);
                 }
             }
             seen = gen;
@@ -188,8 +206,7 @@ public sealed unsafe class WorkerPool : IDisposable
         if (_disposed) return;
         _disposed = true;
         Interlocked.Increment(ref _generation);
-        _wake.Set();
+        lock (_sleepLock) Monitor.PulseAll(_sleepLock);
         foreach (var t in _workers) t.Join();
-        _wake.Dispose();
     }
 }
