@@ -68,16 +68,36 @@ public unsafe class WorkerPoolTests
             for (int i = 0; i < 500; i++) { pool.For(64, ref body); pool.For(64, &Noop, null); }
             Thread.Sleep(150); // also lets the worker go to sleep once (lazy monitor state)
         }
-        sum = 0;
-        long before = GC.GetTotalAllocatedBytes(true);
-        for (int i = 0; i < 1000; i++)
+        // GC.GetTotalAllocatedBytes(true) also counts the test host's own threads, which allocate
+        // ~168 bytes every few tens of ms; on a slow (CPU-stolen) VM a measurement window can
+        // catch a few of those. A real per-call allocation costs >= 2000 * 24 = 48 KB in every
+        // attempt, so the best of up to five attempts staying under 4 KB is conclusive; on a quiet
+        // machine the best attempt measures 0 bytes.
+        long best = long.MaxValue;
+        for (int attempt = 0; attempt < 5 && best > 0; attempt++)
         {
-            pool.For(64, ref body);
-            pool.For(64, &Noop, null);
+            // Let the host settle (finalizers, result reporting, background JIT) before measuring.
+            GC.Collect();
+            GC.WaitForPendingFinalizers();
+            Thread.Sleep(200);
+            sum = 0;
+            long sleepsBefore = WorkerPool.SleepCount;
+            var watch = System.Diagnostics.Stopwatch.StartNew();
+            long threadBefore = GC.GetAllocatedBytesForCurrentThread();
+            long before = GC.GetTotalAllocatedBytes(true);
+            for (int i = 0; i < 1000; i++)
+            {
+                pool.For(64, ref body);
+                pool.For(64, &Noop, null);
+            }
+            long after = GC.GetTotalAllocatedBytes(true);
+            watch.Stop();
+            Assert.That(GC.GetAllocatedBytesForCurrentThread() - threadBefore, Is.Zero, "caller thread allocated");
+            Assert.That(sum, Is.EqualTo(1000L * (63 * 64 / 2)));
+            best = Math.Min(best, after - before);
+            TestContext.Out.WriteLine($"attempt {attempt}: {after - before} bytes, {watch.Elapsed.TotalMilliseconds:F1} ms, {WorkerPool.SleepCount - sleepsBefore} worker sleeps");
         }
-        long after = GC.GetTotalAllocatedBytes(true);
-        Assert.That(after - before, Is.LessThan(100));
-        Assert.That(sum, Is.EqualTo(1000L * (63 * 64 / 2)));
+        Assert.That(best, Is.LessThan(4096));
     }
 
     [Test]

@@ -25,6 +25,9 @@ public sealed unsafe class WorkerPool : IDisposable
     readonly object _sleepLock = new();
     int _sleepers;
 
+    /// <summary>Diagnostics: how many times any worker went to sleep (blocked) since process start.</summary>
+    internal static long SleepCount;
+
     // Current job; written by the caller that owns _busy before _generation is bumped.
     delegate*<void*, int, void> _body;
     void* _state;
@@ -156,6 +159,7 @@ public sealed unsafe class WorkerPool : IDisposable
         lock (_sleepLock)
         {
             Interlocked.Increment(ref _sleepers);
+            Interlocked.Increment(ref SleepCount);
             while (Volatile.Read(ref _generation) == seen) Monitor.Wait(_sleepLock);
             Interlocked.Decrement(ref _sleepers);
         }
