@@ -12,7 +12,8 @@ public interface IParallelBody
 /// <summary>
 /// A fixed pool of N-1 dedicated background threads plus the calling thread, running
 /// parallel loops without allocating per call. Concurrent or nested callers run inline.
-/// Idle workers poll for ~100 µs, then block on a monitor. Undisposed pools keep their threads.
+/// Idle workers poll for ~100 µs, then block on a monitor; the caller never waits for a worker that
+/// has not joined the loop yet (it just does the work itself). Undisposed pools keep their threads.
 /// </summary>
 public sealed unsafe class WorkerPool : IDisposable
 {
@@ -34,7 +35,11 @@ public sealed unsafe class WorkerPool : IDisposable
     int _count;
     int _chunk;
     long _next;
-    int _pending;
+    // Join gate: Open bit while workers may join the current job, plus the count of joined workers
+    // still running. The caller closes the gate once every chunk is claimed and then waits only for
+    // the workers that actually joined, so a slow-to-wake worker never delays a loop.
+    const int Open = 1 << 30;
+    int _gate;
     Exception? _error;
 
     int _generation;
@@ -90,13 +95,14 @@ public sealed unsafe class WorkerPool : IDisposable
             _chunk = Math.Max(1, count / (Threads * 8));
             _next = 0;
             _error = null;
-            _pending = _workers.Length;
-            Interlocked.Increment(ref _generation); // full fence publishes the job
+            Interlocked.Exchange(ref _gate, Open); // full fence publishes the job before the gate opens
+            Interlocked.Increment(ref _generation);
             WakeSleepers();
 
             RunChunks();
 
-            if (Volatile.Read(ref _pending) != 0) WaitForWorkers();
+            // Every chunk is claimed now: close the gate and wait for joined workers only.
+            if (Interlocked.Add(ref _gate, -Open) != 0) WaitForWorkers();
 
             var err = _error;
             if (err != null)
@@ -147,6 +153,16 @@ public sealed unsafe class WorkerPool : IDisposable
         }
     }
 
+    bool TryJoin()
+    {
+        while (true)
+        {
+            int st = Volatile.Read(ref _gate);
+            if ((st & Open) == 0) return false;
+            if (Interlocked.CompareExchange(ref _gate, st + 1, st) == st) return true;
+        }
+    }
+
     void WakeSleepers()
     {
         // Pairs with Sleep: both sides do a full fence (Interlocked) before reading the other's variable.
@@ -170,11 +186,11 @@ public sealed unsafe class WorkerPool : IDisposable
         // Tight polling first (workers are normally just finishing their last chunk), then back off.
         for (int i = 0; i < 2000; i++)
         {
-            if (Volatile.Read(ref _pending) == 0) return;
+            if (Volatile.Read(ref _gate) == 0) return;
             Thread.SpinWait(1);
         }
         var sw = new SpinWait();
-        while (Volatile.Read(ref _pending) != 0) sw.SpinOnce(-1);
+        while (Volatile.Read(ref _gate) != 0) sw.SpinOnce(-1);
     }
 
     void WorkerLoop()
@@ -199,8 +215,13 @@ public sealed unsafe class WorkerPool : IDisposable
             }
             seen = gen;
             if (_disposed) return;
-            RunChunks();
-            Interlocked.Decrement(ref _pending);
+            // A worker that is late may join the next job instead; it reads the job only after
+            // joining, and job fields never change while a joined worker runs, so that is harmless.
+            if (TryJoin())
+            {
+                RunChunks();
+                Interlocked.Decrement(ref _gate);
+            }
         }
     }
 
