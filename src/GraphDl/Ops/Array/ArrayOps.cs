@@ -98,7 +98,7 @@ namespace GraphDl.Ops
         /// <summary>Inserts a dim of size 1 at <c>axis</c> (in [-rank-1, rank]).</summary>
         public static readonly OpDef ExpandDims = new()
         {
-            Name = "ExpandDims",
+            Name = "ExpandDims", Aliases = true,
             Grad = c => [c.G.Reshape(c.Dy, ShapeTensor(c.G, c.X(0))), null],
             Infer = c =>
             {
@@ -127,7 +127,7 @@ namespace GraphDl.Ops
         /// <summary>Removes dims of size 1: those listed in the <c>squeeze_dims</c> attr, or all when it is empty.</summary>
         public static readonly OpDef Squeeze = new()
         {
-            Name = "Squeeze",
+            Name = "Squeeze", Aliases = true,
             Grad = c => [c.G.Reshape(c.Dy, ShapeTensor(c.G, c.X(0)))],
             Infer = c =>
             {

@@ -1,0 +1,662 @@
+using System.Numerics;
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
+
+namespace GraphDl.Devices.Cpu;
+
+/// <summary>
+/// Generic (float/double) blocked GEMM engine behind <see cref="Gemm"/>.
+/// Loop nest (Goto/BLIS): jc (NC columns) → pc (KC depth, packs B shared by all threads) →
+/// parallel items (MC row block × a range of NR column panels; each packs its own A block) →
+/// MR×NR micro-kernel. Every C element is produced by the same sequence of operations
+/// (a zero-started FMA chain over each KC block, in pc order) whatever the thread count or
+/// the tile it falls in: edge tiles run the same kernel on zero-padded packed panels into a
+/// temporary tile. Hence results are bit-identical for any number of threads.
+/// </summary>
+internal static unsafe class GemmCore<T> where T : unmanaged, IBinaryFloatingPointIeee754<T>
+{
+    /// <summary>Micro-tile rows.</summary>
+    public const int MR = 6;
+    const int KC = 256;
+    const int MC = 96; // multiple of MR
+    const long ParallelThreshold = 1L << 20; // ~2 MFLOP: below this the fork/join cost (a few µs) dominates
+    const long BatchSmallThreshold = 128L * 128 * 128;
+
+    /// <summary>True when the 512-bit kernel is used.</summary>
+    public static readonly bool UseV512 = Vector512.IsHardwareAccelerated && Avx512F.IsSupported;
+    /// <summary>True when the 256-bit kernel is used (and not the 512-bit one).</summary>
+    public static readonly bool UseV256 = !UseV512 && Vector256.IsHardwareAccelerated;
+    /// <summary>Tests only: route every tile through the portable scalar kernel.</summary>
+    internal static bool ForceScalar;
+
+    /// <summary>Micro-tile columns: two SIMD vectors.</summary>
+    public static readonly int NR = 2 * (UseV512 ? Vector512<T>.Count : Vector256<T>.Count);
+    static readonly int NC = (sizeof(T) == 4 ? 4096 : 2048) / NR * NR;
+
+    [ThreadStatic] static T[]? t_a;
+    [ThreadStatic] static T[]? t_b;
+
+    struct Ctx
+    {
+        public bool TransA, TransB, Overwrite;
+        public int M, N, K, Lda, Ldb, Ldc;
+        public T Alpha, Beta, BetaEff;
+        public T* A, B, C, Bp;
+        public int Jc, Nc, Pc, Kc, Mc, MBlocks, NSplits, PanelsPerSplit, NPanels;
+    }
+
+    public static void Run(bool transA, bool transB, int m, int n, int k, T alpha, T* a, int lda,
+        T* b, int ldb, T beta, T* c, int ldc, WorkerPool? pool)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(m);
+        ArgumentOutOfRangeException.ThrowIfNegative(n);
+        ArgumentOutOfRangeException.ThrowIfNegative(k);
+        if (m == 0 || n == 0) return;
+        if (ldc < n) throw new ArgumentOutOfRangeException(nameof(ldc), "ldc must be >= n.");
+        if (k == 0 || alpha == T.Zero)
+        {
+            ScaleC(m, n, beta, c, ldc);
+            return;
+        }
+        if (lda < (transA ? m : k)) throw new ArgumentOutOfRangeException(nameof(lda), "lda too small for op(A).");
+        if (ldb < (transB ? k : n)) throw new ArgumentOutOfRangeException(nameof(ldb), "ldb too small for op(B).");
+
+        bool par = pool is { Threads: > 1 } && (long)m * n * k > ParallelThreshold;
+        int threads = par ? pool!.Threads : 1;
+        int nr = NR;
+
+        Ctx x = default;
+        x.TransA = transA; x.TransB = transB;
+        x.M = m; x.N = n; x.K = k;
+        x.A = a; x.Lda = lda; x.B = b; x.Ldb = ldb; x.C = c; x.Ldc = ldc;
+        x.Alpha = alpha; x.Beta = beta;
+        // Row blocking. Serial: MC rows. Parallel: at least 2 blocks per thread and a multiple of the
+        // thread count, so that every item packs only its own rows of A (no redundant packing) and
+        // the load stays balanced. Blocking never changes per-element arithmetic (see class remarks).
+        int mc = MC;
+        if (par)
+        {
+            int blocks = Math.Max((m + MC - 1) / MC, 2 * threads);
+            blocks = (blocks + threads - 1) / threads * threads;
+            mc = Math.Max(MR, ((m + blocks - 1) / blocks + MR - 1) / MR * MR);
+        }
+        x.Mc = mc;
+        x.MBlocks = (m + mc - 1) / mc;
+        long ncMax = Math.Min(NC, (n + nr - 1) / nr * nr);
+        x.Bp = GetBuffer(ref t_b, ncMax * Math.Min(KC, k));
+
+        for (int jc = 0; jc < n; jc += NC)
+        {
+            x.Jc = jc;
+            x.Nc = Math.Min(NC, n - jc);
+            x.NPanels = (x.Nc + nr - 1) / nr;
+            int splits = 1;
+            if (par && x.MBlocks < 2 * threads)
+            {
+                // Too few rows (m < 2*threads*MR): also split the columns.
+                splits = Math.Clamp((2 * threads + x.MBlocks - 1) / x.MBlocks, 1, x.NPanels);
+            }
+            x.PanelsPerSplit = (x.NPanels + splits - 1) / splits;
+            x.NSplits = (x.NPanels + x.PanelsPerSplit - 1) / x.PanelsPerSplit;
+            int items = x.MBlocks * x.NSplits;
+
+            for (int pc = 0; pc < k; pc += KC)
+            {
+                x.Pc = pc;
+                x.Kc = Math.Min(KC, k - pc);
+                x.Overwrite = pc == 0 && beta == T.Zero;
+                x.BetaEff = pc == 0 ? beta : T.One;
+                if (par)
+                {
+                    pool!.For(x.NPanels, &PackBPanel, &x);
+                    pool.For(items, &ComputeItem, &x);
+                }
+                else
+                {
+                    for (int i = 0; i < x.NPanels; i++) PackBPanel(&x, i);
+                    for (int i = 0; i < items; i++) ComputeItem(&x, i);
+                }
+            }
+        }
+    }
+
+    struct BatchCtx
+    {
+        public bool TransA, TransB;
+        public int M, N, K, Lda, Ldb, Ldc;
+        public long StrideA, StrideB, StrideC;
+        public T Alpha, Beta;
+        public T* A, B, C;
+    }
+
+    public static void RunBatched(bool transA, bool transB, int m, int n, int k, T alpha,
+        T* a, int lda, long strideA, T* b, int ldb, long strideB, T beta,
+        T* c, int ldc, long strideC, int batchCount, WorkerPool? pool)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(batchCount);
+        if (batchCount == 0) return;
+        long work = (long)m * n * k;
+        bool batchParallel = pool is { Threads: > 1 } && batchCount > 1
+            && (work <= BatchSmallThreshold || batchCount >= 4 * pool.Threads);
+        if (!batchParallel)
+        {
+            for (int i = 0; i < batchCount; i++)
+                Run(transA, transB, m, n, k, alpha, a + i * strideA, lda, b + i * strideB, ldb, beta, c + i * strideC, ldc, pool);
+            return;
+        }
+        BatchCtx x = default;
+        x.TransA = transA; x.TransB = transB; x.M = m; x.N = n; x.K = k;
+        x.Lda = lda; x.Ldb = ldb; x.Ldc = ldc;
+        x.StrideA = strideA; x.StrideB = strideB; x.StrideC = strideC;
+        x.Alpha = alpha; x.Beta = beta; x.A = a; x.B = b; x.C = c;
+        pool!.For(batchCount, &BatchItem, &x);
+    }
+
+    static void BatchItem(void* s, int i)
+    {
+        var x = (BatchCtx*)s;
+        Run(x->TransA, x->TransB, x->M, x->N, x->K, x->Alpha, x->A + i * x->StrideA, x->Lda,
+            x->B + i * x->StrideB, x->Ldb, x->Beta, x->C + i * x->StrideC, x->Ldc, null);
+    }
+
+    static void ScaleC(int m, int n, T beta, T* c, int ldc)
+    {
+        if (beta == T.One) return;
+        for (int i = 0; i < m; i++)
+        {
+            var row = new Span<T>(c + (long)i * ldc, n);
+            if (beta == T.Zero) row.Clear();
+            else for (int j = 0; j < n; j++) row[j] *= beta;
+        }
+    }
+
+    /// <summary>Returns a 64-byte aligned pointer into a pinned, thread-owned array of at least <paramref name="elems"/> elements.</summary>
+    static T* GetBuffer(ref T[]? arr, long elems)
+    {
+        long need = elems + 64 / sizeof(T) + 16; // slack: PackARowsAvx may write 2 elements past a panel
+        if (arr == null || arr.LongLength < need)
+        {
+            long size = Math.Max(need, arr == null ? 0 : Math.Min(arr.LongLength * 2, need * 2));
+            arr = GC.AllocateUninitializedArray<T>(checked((int)size), pinned: true);
+        }
+        nuint p = (nuint)Unsafe.AsPointer(ref arr[0]);
+        p = (p + 63) & ~(nuint)63;
+        return (T*)p;
+    }
+
+    static void PackBPanel(void* s, int jp)
+    {
+        var x = (Ctx*)s;
+        int nr = NR;
+        int kc = x->Kc;
+        int j = x->Jc + jp * nr;
+        int w = Math.Min(nr, x->Jc + x->Nc - j);
+        T* dst = x->Bp + (long)jp * nr * kc;
+        long ldb = x->Ldb;
+        if (!x->TransB)
+        {
+            T* src = x->B + x->Pc * ldb + j;
+            if (w == nr)
+            {
+                uint bytes = (uint)(nr * sizeof(T));
+                for (int p = 0; p < kc; p++)
+                    Unsafe.CopyBlockUnaligned(dst + p * nr, src + p * ldb, bytes);
+            }
+            else
+            {
+                for (int p = 0; p < kc; p++)
+                {
+                    T* d = dst + p * nr;
+                    T* sr = src + p * ldb;
+                    int jj = 0;
+                    for (; jj < w; jj++) d[jj] = sr[jj];
+                    for (; jj < nr; jj++) d[jj] = T.Zero;
+                }
+            }
+        }
+        else
+        {
+            // op(B)[p, j] = B[j, p]: B stored [n, k].
+            T* src = x->B + (long)j * ldb + x->Pc;
+            if (w == nr && Avx.IsSupported && !ForceScalar)
+            {
+                PackBTransAvx(src, ldb, dst, nr, kc);
+                return;
+            }
+            int jj = 0;
+            for (; jj < w; jj++)
+            {
+                T* sr = src + jj * ldb;
+                T* d = dst + jj;
+                for (int p = 0; p < kc; p++) d[p * nr] = sr[p];
+            }
+            for (; jj < nr; jj++)
+            {
+                T* d = dst + jj;
+                for (int p = 0; p < kc; p++) d[p * nr] = T.Zero;
+            }
+        }
+    }
+
+    /// <summary>Packs a full transposed-B panel with in-register 8x8 (float) / 4x4 (double) transposes.</summary>
+    static void PackBTransAvx(T* src, long ldb, T* dst, int nr, int kc)
+    {
+        if (typeof(T) == typeof(float))
+        {
+            float* s = (float*)src;
+            float* d = (float*)dst;
+            int p = 0;
+            for (; p + 8 <= kc; p += 8)
+            {
+                for (int jj = 0; jj < nr; jj += 8)
+                {
+                    float* r = s + jj * ldb + p;
+                    Transpose8x8(r, ldb, d + (long)p * nr + jj, nr);
+                }
+            }
+            for (; p < kc; p++)
+                for (int jj = 0; jj < nr; jj++) d[p * nr + jj] = s[jj * ldb + p];
+        }
+        else if (typeof(T) == typeof(double))
+        {
+            double* s = (double*)src;
+            double* d = (double*)dst;
+            int p = 0;
+            for (; p + 4 <= kc; p += 4)
+            {
+                for (int jj = 0; jj < nr; jj += 4)
+                {
+                    double* r = s + jj * ldb + p;
+                    var r0 = Avx.LoadVector256(r);
+                    var r1 = Avx.LoadVector256(r + ldb);
+                    var r2 = Avx.LoadVector256(r + 2 * ldb);
+                    var r3 = Avx.LoadVector256(r + 3 * ldb);
+                    var t0 = Avx.UnpackLow(r0, r1);
+                    var t1 = Avx.UnpackHigh(r0, r1);
+                    var t2 = Avx.UnpackLow(r2, r3);
+                    var t3 = Avx.UnpackHigh(r2, r3);
+                    double* o = d + (long)p * nr + jj;
+                    Avx.Store(o, Avx.Permute2x128(t0, t2, 0x20));
+                    Avx.Store(o + nr, Avx.Permute2x128(t1, t3, 0x20));
+                    Avx.Store(o + 2 * nr, Avx.Permute2x128(t0, t2, 0x31));
+                    Avx.Store(o + 3 * nr, Avx.Permute2x128(t1, t3, 0x31));
+                }
+            }
+            for (; p < kc; p++)
+                for (int jj = 0; jj < nr; jj++) d[p * nr + jj] = s[jj * ldb + p];
+        }
+        else
+        {
+            for (int p = 0; p < kc; p++)
+                for (int jj = 0; jj < nr; jj++) dst[p * nr + jj] = src[jj * ldb + p];
+        }
+    }
+
+    /// <summary>
+    /// Packs 6 full rows of non-transposed A (MR-interleaved) with in-register transposes. Each step
+    /// stores 8 (float) / 4+4 (double) values per p, spilling 2 garbage values into the slot of p+1,
+    /// which the next store overwrites; the final spill lands in buffer slack or the next panel
+    /// (packed afterwards).
+    /// </summary>
+    static void PackARowsAvx(T* src, long lda, T* dst, int kc)
+    {
+        int p = 0;
+        if (typeof(T) == typeof(float))
+        {
+            float* s = (float*)src;
+            float* d = (float*)dst;
+            for (; p + 8 <= kc; p += 8)
+            {
+                var r0 = Avx.LoadVector256(s + p);
+                var r1 = Avx.LoadVector256(s + lda + p);
+                var r2 = Avx.LoadVector256(s + 2 * lda + p);
+                var r3 = Avx.LoadVector256(s + 3 * lda + p);
+                var r4 = Avx.LoadVector256(s + 4 * lda + p);
+                var r5 = Avx.LoadVector256(s + 5 * lda + p);
+                var t0 = Avx.UnpackLow(r0, r1);
+                var t1 = Avx.UnpackHigh(r0, r1);
+                var t2 = Avx.UnpackLow(r2, r3);
+                var t3 = Avx.UnpackHigh(r2, r3);
+                var t4 = Avx.UnpackLow(r4, r5);
+                var t5 = Avx.UnpackHigh(r4, r5);
+                var t6 = t4; // rows 6,7: don't care
+                var t7 = t5;
+                var u0 = Avx.Shuffle(t0, t2, 0x44);
+                var u1 = Avx.Shuffle(t0, t2, 0xEE);
+                var u2 = Avx.Shuffle(t1, t3, 0x44);
+                var u3 = Avx.Shuffle(t1, t3, 0xEE);
+                var u4 = Avx.Shuffle(t4, t6, 0x44);
+                var u5 = Avx.Shuffle(t4, t6, 0xEE);
+                var u6 = Avx.Shuffle(t5, t7, 0x44);
+                var u7 = Avx.Shuffle(t5, t7, 0xEE);
+                float* o = d + p * MR;
+                Avx.Store(o, Avx.Permute2x128(u0, u4, 0x20));
+                Avx.Store(o + MR, Avx.Permute2x128(u1, u5, 0x20));
+                Avx.Store(o + 2 * MR, Avx.Permute2x128(u2, u6, 0x20));
+                Avx.Store(o + 3 * MR, Avx.Permute2x128(u3, u7, 0x20));
+                Avx.Store(o + 4 * MR, Avx.Permute2x128(u0, u4, 0x31));
+                Avx.Store(o + 5 * MR, Avx.Permute2x128(u1, u5, 0x31));
+                Avx.Store(o + 6 * MR, Avx.Permute2x128(u2, u6, 0x31));
+                Avx.Store(o + 7 * MR, Avx.Permute2x128(u3, u7, 0x31));
+            }
+        }
+        else if (typeof(T) == typeof(double))
+        {
+            double* s = (double*)src;
+            double* d = (double*)dst;
+            for (; p + 4 <= kc; p += 4)
+            {
+                var r0 = Avx.LoadVector256(s + p);
+                var r1 = Avx.LoadVector256(s + lda + p);
+                var r2 = Avx.LoadVector256(s + 2 * lda + p);
+                var r3 = Avx.LoadVector256(s + 3 * lda + p);
+                var r4 = Avx.LoadVector256(s + 4 * lda + p);
+                var r5 = Avx.LoadVector256(s + 5 * lda + p);
+                var t0 = Avx.UnpackLow(r0, r1);
+                var t1 = Avx.UnpackHigh(r0, r1);
+                var t2 = Avx.UnpackLow(r2, r3);
+                var t3 = Avx.UnpackHigh(r2, r3);
+                var t4 = Avx.UnpackLow(r4, r5);
+                var t5 = Avx.UnpackHigh(r4, r5);
+                double* o = d + p * MR;
+                // Per p: rows 0-3 at +0, rows 4-5 (+2 garbage) at +4, in ascending p order.
+                Avx.Store(o, Avx.Permute2x128(t0, t2, 0x20));
+                Avx.Store(o + 4, Avx.Permute2x128(t4, t4, 0x20));
+                Avx.Store(o + MR, Avx.Permute2x128(t1, t3, 0x20));
+                Avx.Store(o + MR + 4, Avx.Permute2x128(t5, t5, 0x20));
+                Avx.Store(o + 2 * MR, Avx.Permute2x128(t0, t2, 0x31));
+                Avx.Store(o + 2 * MR + 4, Avx.Permute2x128(t4, t4, 0x31));
+                Avx.Store(o + 3 * MR, Avx.Permute2x128(t1, t3, 0x31));
+                Avx.Store(o + 3 * MR + 4, Avx.Permute2x128(t5, t5, 0x31));
+            }
+        }
+        for (; p < kc; p++)
+            for (int r = 0; r < MR; r++) dst[p * MR + r] = src[r * lda + p];
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static void Transpose8x8(float* r, long ld, float* o, int ldo)
+    {
+        var r0 = Avx.LoadVector256(r);
+        var r1 = Avx.LoadVector256(r + ld);
+        var r2 = Avx.LoadVector256(r + 2 * ld);
+        var r3 = Avx.LoadVector256(r + 3 * ld);
+        var r4 = Avx.LoadVector256(r + 4 * ld);
+        var r5 = Avx.LoadVector256(r + 5 * ld);
+        var r6 = Avx.LoadVector256(r + 6 * ld);
+        var r7 = Avx.LoadVector256(r + 7 * ld);
+        var t0 = Avx.UnpackLow(r0, r1);
+        var t1 = Avx.UnpackHigh(r0, r1);
+        var t2 = Avx.UnpackLow(r2, r3);
+        var t3 = Avx.UnpackHigh(r2, r3);
+        var t4 = Avx.UnpackLow(r4, r5);
+        var t5 = Avx.UnpackHigh(r4, r5);
+        var t6 = Avx.UnpackLow(r6, r7);
+        var t7 = Avx.UnpackHigh(r6, r7);
+        var u0 = Avx.Shuffle(t0, t2, 0x44);
+        var u1 = Avx.Shuffle(t0, t2, 0xEE);
+        var u2 = Avx.Shuffle(t1, t3, 0x44);
+        var u3 = Avx.Shuffle(t1, t3, 0xEE);
+        var u4 = Avx.Shuffle(t4, t6, 0x44);
+        var u5 = Avx.Shuffle(t4, t6, 0xEE);
+        var u6 = Avx.Shuffle(t5, t7, 0x44);
+        var u7 = Avx.Shuffle(t5, t7, 0xEE);
+        Avx.Store(o, Avx.Permute2x128(u0, u4, 0x20));
+        Avx.Store(o + ldo, Avx.Permute2x128(u1, u5, 0x20));
+        Avx.Store(o + 2 * ldo, Avx.Permute2x128(u2, u6, 0x20));
+        Avx.Store(o + 3 * ldo, Avx.Permute2x128(u3, u7, 0x20));
+        Avx.Store(o + 4 * ldo, Avx.Permute2x128(u0, u4, 0x31));
+        Avx.Store(o + 5 * ldo, Avx.Permute2x128(u1, u5, 0x31));
+        Avx.Store(o + 6 * ldo, Avx.Permute2x128(u2, u6, 0x31));
+        Avx.Store(o + 7 * ldo, Avx.Permute2x128(u3, u7, 0x31));
+    }
+
+    static void PackA(Ctx* x, T* dst, int i0, int mc)
+    {
+        int kc = x->Kc;
+        long lda = x->Lda;
+        for (int ir = 0; ir < mc; ir += MR)
+        {
+            int h = Math.Min(MR, mc - ir);
+            T* d = dst + (long)ir * kc;
+            if (!x->TransA)
+            {
+                if (h == MR && Avx.IsSupported && !ForceScalar)
+                {
+                    PackARowsAvx(x->A + (i0 + ir) * lda + x->Pc, lda, d, kc);
+                    continue;
+                }
+                int r = 0;
+                for (; r < h; r++)
+                {
+                    T* sr = x->A + (i0 + ir + r) * lda + x->Pc;
+                    for (int p = 0; p < kc; p++) d[p * MR + r] = sr[p];
+                }
+                for (; r < MR; r++)
+                    for (int p = 0; p < kc; p++) d[p * MR + r] = T.Zero;
+            }
+            else
+            {
+                // op(A)[i, p] = A[p, i]: A stored [k, m].
+                T* src = x->A + x->Pc * lda + i0 + ir;
+                for (int p = 0; p < kc; p++)
+                {
+                    T* sr = src + p * lda;
+                    T* dd = d + p * MR;
+                    int r = 0;
+                    for (; r < h; r++) dd[r] = sr[r];
+                    for (; r < MR; r++) dd[r] = T.Zero;
+                }
+            }
+        }
+    }
+
+    static void ComputeItem(void* s, int item)
+    {
+        var x = (Ctx*)s;
+        int ib = item / x->NSplits;
+        int js = item - ib * x->NSplits;
+        int i0 = ib * x->Mc;
+        int mc = Math.Min(x->Mc, x->M - i0);
+        int jp0 = js * x->PanelsPerSplit;
+        int jp1 = Math.Min(x->NPanels, jp0 + x->PanelsPerSplit);
+        if (jp0 >= jp1) return;
+
+        int nr = NR;
+        int kc = x->Kc;
+        T* ap = GetBuffer(ref t_a, (long)x->Mc * kc);
+        PackA(x, ap, i0, mc);
+
+        T* tmp = stackalloc T[MR * nr];
+        long ldc = x->Ldc;
+        T alpha = x->Alpha, beta = x->BetaEff;
+        bool ow = x->Overwrite;
+        for (int jp = jp0; jp < jp1; jp++)
+        {
+            int j = x->Jc + jp * nr;
+            int w = Math.Min(nr, x->Jc + x->Nc - j);
+            T* bp = x->Bp + (long)jp * nr * kc;
+            for (int ir = 0; ir < mc; ir += MR)
+            {
+                int h = Math.Min(MR, mc - ir);
+                T* apan = ap + (long)ir * kc;
+                T* cp = x->C + (i0 + ir) * ldc + j;
+                if (h == MR && w == nr)
+                {
+                    Kernel(kc, apan, bp, cp, (nint)ldc, alpha, beta, ow);
+                }
+                else
+                {
+                    if (!ow)
+                        for (int r = 0; r < h; r++)
+                            for (int jj = 0; jj < w; jj++) tmp[r * nr + jj] = cp[r * ldc + jj];
+                    Kernel(kc, apan, bp, tmp, nr, alpha, beta, ow);
+                    for (int r = 0; r < h; r++)
+                        for (int jj = 0; jj < w; jj++) cp[r * ldc + jj] = tmp[r * nr + jj];
+                }
+            }
+        }
+    }
+
+    static void Kernel(int kc, T* a, T* b, T* c, nint ldc, T alpha, T beta, bool ow)
+    {
+        if (ForceScalar) KernelScalar(kc, a, b, c, ldc, alpha, beta, ow);
+        else if (UseV512) Kernel512(kc, a, b, c, ldc, alpha, beta, ow);
+        else if (UseV256) Kernel256(kc, a, b, c, ldc, alpha, beta, ow);
+        else KernelScalar(kc, a, b, c, ldc, alpha, beta, ow);
+    }
+
+    /// <summary>Portable kernel: same packed layout, plain multiply-add.</summary>
+    static void KernelScalar(int kc, T* a, T* b, T* c, nint ldc, T alpha, T beta, bool ow)
+    {
+        int nr = NR;
+        T* acc = stackalloc T[MR * nr];
+        for (int i = 0; i < MR * nr; i++) acc[i] = T.Zero;
+        for (int p = 0; p < kc; p++)
+        {
+            T* bb = b + p * nr;
+            for (int r = 0; r < MR; r++)
+            {
+                T ar = a[p * MR + r];
+                T* accr = acc + r * nr;
+                for (int j = 0; j < nr; j++) accr[j] += ar * bb[j];
+            }
+        }
+        for (int r = 0; r < MR; r++)
+        {
+            T* cr = c + r * ldc;
+            T* accr = acc + r * nr;
+            if (ow) for (int j = 0; j < nr; j++) cr[j] = alpha * accr[j];
+            else for (int j = 0; j < nr; j++) cr[j] = alpha * accr[j] + beta * cr[j];
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static Vector256<T> Fmadd(Vector256<T> x, Vector256<T> y, Vector256<T> z)
+    {
+        if (Fma.IsSupported)
+        {
+            if (typeof(T) == typeof(float))
+                return Fma.MultiplyAdd(x.AsSingle(), y.AsSingle(), z.AsSingle()).As<float, T>();
+            if (typeof(T) == typeof(double))
+                return Fma.MultiplyAdd(x.AsDouble(), y.AsDouble(), z.AsDouble()).As<double, T>();
+        }
+        return x * y + z;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static void Store256(T* c, Vector256<T> x0, Vector256<T> x1, Vector256<T> va, Vector256<T> vb, bool ow)
+    {
+        int w = Vector256<T>.Count;
+        if (ow)
+        {
+            Vector256.Store(va * x0, c);
+            Vector256.Store(va * x1, c + w);
+        }
+        else
+        {
+            Vector256.Store(va * x0 + vb * Vector256.Load(c), c);
+            Vector256.Store(va * x1 + vb * Vector256.Load(c + w), c + w);
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    static void Kernel256(int kc, T* a, T* b, T* c, nint ldc, T alpha, T beta, bool ow)
+    {
+        int w = Vector256<T>.Count;
+        Vector256<T> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default;
+        Vector256<T> c30 = default, c31 = default, c40 = default, c41 = default, c50 = default, c51 = default;
+        for (int p = 0; p < kc; p++)
+        {
+            var b0 = Vector256.Load(b);
+            var b1 = Vector256.Load(b + w);
+            var ai = Vector256.Create(a[0]);
+            c00 = Fmadd(ai, b0, c00); c01 = Fmadd(ai, b1, c01);
+            ai = Vector256.Create(a[1]);
+            c10 = Fmadd(ai, b0, c10); c11 = Fmadd(ai, b1, c11);
+            ai = Vector256.Create(a[2]);
+            c20 = Fmadd(ai, b0, c20); c21 = Fmadd(ai, b1, c21);
+            ai = Vector256.Create(a[3]);
+            c30 = Fmadd(ai, b0, c30); c31 = Fmadd(ai, b1, c31);
+            ai = Vector256.Create(a[4]);
+            c40 = Fmadd(ai, b0, c40); c41 = Fmadd(ai, b1, c41);
+            ai = Vector256.Create(a[5]);
+            c50 = Fmadd(ai, b0, c50); c51 = Fmadd(ai, b1, c51);
+            a += MR;
+            b += 2 * w;
+        }
+        var va = Vector256.Create(alpha);
+        var vb = Vector256.Create(beta);
+        Store256(c, c00, c01, va, vb, ow); c += ldc;
+        Store256(c, c10, c11, va, vb, ow); c += ldc;
+        Store256(c, c20, c21, va, vb, ow); c += ldc;
+        Store256(c, c30, c31, va, vb, ow); c += ldc;
+        Store256(c, c40, c41, va, vb, ow); c += ldc;
+        Store256(c, c50, c51, va, vb, ow);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static Vector512<T> Fmadd(Vector512<T> x, Vector512<T> y, Vector512<T> z)
+    {
+        if (Avx512F.IsSupported)
+        {
+            if (typeof(T) == typeof(float))
+                return Avx512F.FusedMultiplyAdd(x.AsSingle(), y.AsSingle(), z.AsSingle()).As<float, T>();
+            if (typeof(T) == typeof(double))
+                return Avx512F.FusedMultiplyAdd(x.AsDouble(), y.AsDouble(), z.AsDouble()).As<double, T>();
+        }
+        return x * y + z;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static void Store512(T* c, Vector512<T> x0, Vector512<T> x1, Vector512<T> va, Vector512<T> vb, bool ow)
+    {
+        int w = Vector512<T>.Count;
+        if (ow)
+        {
+            Vector512.Store(va * x0, c);
+            Vector512.Store(va * x1, c + w);
+        }
+        else
+        {
+            Vector512.Store(va * x0 + vb * Vector512.Load(c), c);
+            Vector512.Store(va * x1 + vb * Vector512.Load(c + w), c + w);
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    static void Kernel512(int kc, T* a, T* b, T* c, nint ldc, T alpha, T beta, bool ow)
+    {
+        int w = Vector512<T>.Count;
+        Vector512<T> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default;
+        Vector512<T> c30 = default, c31 = default, c40 = default, c41 = default, c50 = default, c51 = default;
+        for (int p = 0; p < kc; p++)
+        {
+            var b0 = Vector512.Load(b);
+            var b1 = Vector512.Load(b + w);
+            var ai = Vector512.Create(a[0]);
+            c00 = Fmadd(ai, b0, c00); c01 = Fmadd(ai, b1, c01);
+            ai = Vector512.Create(a[1]);
+            c10 = Fmadd(ai, b0, c10); c11 = Fmadd(ai, b1, c11);
+            ai = Vector512.Create(a[2]);
+            c20 = Fmadd(ai, b0, c20); c21 = Fmadd(ai, b1, c21);
+            ai = Vector512.Create(a[3]);
+            c30 = Fmadd(ai, b0, c30); c31 = Fmadd(ai, b1, c31);
+            ai = Vector512.Create(a[4]);
+            c40 = Fmadd(ai, b0, c40); c41 = Fmadd(ai, b1, c41);
+            ai = Vector512.Create(a[5]);
+            c50 = Fmadd(ai, b0, c50); c51 = Fmadd(ai, b1, c51);
+            a += MR;
+            b += 2 * w;
+        }
+        var va = Vector512.Create(alpha);
+        var vb = Vector512.Create(beta);
+        Store512(c, c00, c01, va, vb, ow); c += ldc;
+        Store512(c, c10, c11, va, vb, ow); c += ldc;
+        Store512(c, c20, c21, va, vb, ow); c += ldc;
+        Store512(c, c30, c31, va, vb, ow); c += ldc;
+        Store512(c, c40, c41, va, vb, ow); c += ldc;
+        Store512(c, c50, c51, va, vb, ow);
+    }
+}
