@@ -118,4 +118,36 @@ public sealed class ExampleRunnerTests
         Assert.That(md, Does.Contain("| hidden | 5 |").And.Contain("| learning-rate | 0.02 |").And.Contain("| variant | relu |")
             .And.Contain("| smoke | true |").And.Contain("| epochs | 1 |"));
     }
+
+    [Test]
+    public void DigitsExamplesReadAFolderOfMnistNamedIdxFiles()
+    {
+        using var run = new ExampleRun();
+        string folder = Path.Combine(run.LogDir, "mnist-style");
+        Directory.CreateDirectory(folder);
+        string data = GraphDl.Data.DataPaths.Find(".");
+        foreach (var (from, to) in new[]
+        {
+            ("digits-train-images-idx3-ubyte", "train-images-idx3-ubyte"), ("digits-train-labels-idx1-ubyte", "train-labels-idx1-ubyte"),
+            ("digits-test-images-idx3-ubyte", "t10k-images-idx3-ubyte"), ("digits-test-labels-idx1-ubyte", "t10k-labels-idx1-ubyte"),
+        })
+            File.Copy(Path.Combine(data, from), Path.Combine(folder, to));
+        var r = run.Run("deep-nn", "--smoke", "--data", folder);
+        Assert.That(r.Metric("test/accuracy"), Is.InRange(0.0, 1.0));
+        Assert.That(run.Output.ToString(), Does.Contain(folder));
+    }
+
+    [Test]
+    public void CsvClassifierHandlesSeveralClassesAndALinearModel()
+    {
+        using var run = new ExampleRun();
+        string iris = GraphDl.Data.DataPaths.Find("iris.csv");
+        var r = run.Run("csv-classifier", "--data", iris, "--hidden", "none", "--learning-rate", "0.05", "--epochs", "30");
+        Assert.That(run.Output.ToString(), Does.Contain("3 classes").And.Contain("softmax regression"));
+        Assert.That(r.Metric("test/accuracy"), Is.GreaterThanOrEqualTo(0.85));
+        var reg = run.Run("csv-regressor", "--data", GraphDl.Data.DataPaths.Find("longley.csv"), "--target", "TOTEMP",
+            "--drop", "Obs", "--hidden", "none", "--smoke");
+        Assert.That(run.Output.ToString(), Does.Contain("6 features").And.Contain("linear regression"));
+        Assert.That(double.IsFinite(reg.Metric("test/r2")));
+    }
 }
