@@ -10,7 +10,10 @@ public delegate void SpanMap<T>(ReadOnlySpan<T> x, Span<T> y);
 public static class Families
 {
     /// <summary>A float elementwise op <c>y = f(x)</c>: same shape and dtype as its input.</summary>
-    public static OpDef Unary(string name, SpanMap<float> f32, SpanMap<double> f64, GradFn? grad) => new()
+    public static OpDef Unary(string name, SpanMap<float> f32, SpanMap<double> f64, GradFn? grad)
+    {
+        int id32 = ElementwiseParallel.Register(f32), id64 = ElementwiseParallel.Register(f64);
+        return new()
     {
         Name = name,
         Grad = grad,
@@ -23,10 +26,11 @@ public static class Families
         {
             var x = c.Input(0);
             var y = c.Output(0, x.Dims);
-            if (x.DType == DType.Float32) f32(x.AsSpan<float>(), y.AsSpan<float>());
-            else f64(x.AsSpan<double>(), y.AsSpan<double>());
+            if (x.DType == DType.Float32) ElementwiseParallel.Map(id32, x.Raw<float>(), y.Raw<float>(), x.Size, c.Pool);
+            else ElementwiseParallel.Map(id64, x.Raw<double>(), y.Raw<double>(), x.Size, c.Pool);
         },
     };
+    }
 
     /// <summary>A numeric elementwise op with broadcasting, <c>y = f(a, b)</c>.</summary>
     public static OpDef Binary<TOp>(string name, GradFn? grad) where TOp : IArith => new()
@@ -44,8 +48,12 @@ public static class Families
             var (a, b, y) = BroadcastOut(c);
             switch (a.DType)
             {
-                case DType.Float32: Broadcast.Run<Arith<TOp, float>, float, float>(a, b, y); break;
-                case DType.Float64: Broadcast.Run<Arith<TOp, double>, double, double>(a, b, y); break;
+                case DType.Float32:
+                    if (!ElementwiseParallel.TryZip<TOp, float>(a, b, y, c.Pool)) Broadcast.Run<Arith<TOp, float>, float, float>(a, b, y);
+                    break;
+                case DType.Float64:
+                    if (!ElementwiseParallel.TryZip<TOp, double>(a, b, y, c.Pool)) Broadcast.Run<Arith<TOp, double>, double, double>(a, b, y);
+                    break;
                 case DType.Int32: Broadcast.Run<Arith<TOp, int>, int, int>(a, b, y); break;
                 case DType.Int64: Broadcast.Run<Arith<TOp, long>, long, long>(a, b, y); break;
                 default: Broadcast.Run<Arith<TOp, byte>, byte, byte>(a, b, y); break;

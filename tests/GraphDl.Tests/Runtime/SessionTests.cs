@@ -143,10 +143,16 @@ public class SessionTests
             var xs = NDArray.From(Enumerable.Range(0, 32 * n).Select(i => (float)Math.Sin(i)).ToArray(), 32, n);
             var feeds = new[] { (x, xs) };
             for (int i = 0; i < 10; i++) s.Run([loss], feeds, [step]);
-            long before = GC.GetTotalAllocatedBytes(true);
-            for (int i = 0; i < 100; i++) s.Run([loss], feeds, [step]);
-            long perRun = (GC.GetTotalAllocatedBytes(true) - before) / 100;
-            // The one fetched scalar costs a result array, an NDArray, its data and dims (~150 bytes).
+            // GC.GetTotalAllocatedBytes(true) also counts the test host's threads (a few hundred bytes now and
+            // then), so take the best of three windows; a real per-step allocation shows in every window.
+            long perRun = long.MaxValue;
+            for (int attempt = 0; attempt < 3; attempt++)
+            {
+                long before = GC.GetTotalAllocatedBytes(true);
+                for (int i = 0; i < 100; i++) s.Run([loss], feeds, [step]);
+                perRun = Math.Min(perRun, (GC.GetTotalAllocatedBytes(true) - before) / 100);
+            }
+            TestContext.Out.WriteLine($"n={n}: {perRun} bytes per Run");
             Assert.That(perRun, Is.LessThanOrEqualTo(1024 + 200), $"n={n}: {perRun} bytes per Run");
         }
     }
@@ -276,5 +282,26 @@ public class BufferLifetimeTests
         // MathF.Tanh and the SIMD tanh differ in the last bits; any reuse bug would be far larger.
         GraphDl.Tests.Ops.NumericAssert.AllClose(r[1].ToDoubleArray(), expect.Select(v => (double)v).ToArray(), 1e-6, 1e-6, "y");
         GraphDl.Tests.Ops.NumericAssert.AllClose(r[0].ToDoubleArray(), expect.Select(v => v + 1.0).ToArray(), 1e-6, 1e-6, "z");
+    }
+}
+
+public class ParallelKernelTests
+{
+    [Test]
+    public void LargeElementwiseOps_AreBitIdenticalWith1_2And3Threads()
+    {
+        float[] Compute(int threads)
+        {
+            var g = new Graph();
+            var x = g.Placeholder(DType.Float32, Shape.Of(-1), "x");
+            var y = g.Sigmoid(g.Tanh(x * 1.7 + 0.3) * x) - g.Exp(x * 0.01);
+            using var s = new Session(g, new SessionOptions { IntraOpThreads = threads });
+            var xs = NDArray.From(Enumerable.Range(0, 300_001).Select(i => (float)Math.Sin(i * 0.001) * 3).ToArray());
+            return s.Run(y, (x, xs)).ToArray<float>();
+        }
+        var one = Compute(1);
+        Assert.That(Compute(2), Is.EqualTo(one));
+        Assert.That(Compute(3), Is.EqualTo(one));
+        Assert.That(one[12345], Is.EqualTo(1 / (1 + MathF.Exp(-MathF.Tanh(MathF.Sin(12.345f) * 3 * 1.7f + 0.3f) * MathF.Sin(12.345f) * 3)) - MathF.Exp(MathF.Sin(12.345f) * 3 * 0.01f)).Within(1e-5));
     }
 }
