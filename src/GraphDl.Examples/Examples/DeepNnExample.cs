@@ -45,12 +45,7 @@ public sealed class DeepNnExample : Example
         {
             h = g.Dense(h, hidden[i], activation, kernelRegularizer: regularizer, name: $"hidden{i + 1}");
             if (dropout > 0)
-            {
-                var shape = h.Shape;
                 h = g.DropoutLayer(h, dropout, training!, name: $"dropout{i + 1}");
-                // NOTE: DropoutLayer's random mask has a run-time shape, so its static shape is unknown; dropout keeps the shape.
-                h.SetShape(shape);
-            }
         }
         return g.Dense(h, classes, kernelRegularizer: regularizer, name: "logits");
     }

@@ -27,4 +27,14 @@ internal static class ConstantFolding
             _ => null,
         };
     }
+
+    /// <summary>The shape an int vector tensor describes, as far as it is known at build time (TF's
+    /// <c>constant_value_as_shape</c>): a constant, the shape of a tensor (partially known), or a vector of unknown dims.</summary>
+    public static Shape AsShape(Tensor t)
+    {
+        var known = Ints(t);
+        if (known != null) return new Shape(known);
+        if (t.Op.Type == "Shape") return t.Op.Inputs[0].Shape;
+        return t.Shape.Rank == 1 && t.Shape[0] >= 0 ? Shape.UnknownOfRank(t.Shape[0]) : Shape.Unknown;
+    }
 }

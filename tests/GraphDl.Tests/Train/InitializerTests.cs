@@ -81,3 +81,18 @@ public class InitializerTests
         Assert.That(g.FindVariable("dense/bias")!.Eval(s).ToDoubleArray(), Has.All.EqualTo(0.0));
     }
 }
+
+public class StaticShapeTests
+{
+    [Test]
+    public void DropoutLayer_KeepsThePartiallyKnownShape_SoDenseCanFollow()
+    {
+        var g = new Graph();
+        var x = g.Placeholder(DType.Float32, Shape.Of(-1, 16), "x");
+        var training = g.PlaceholderWithDefault(g.Const(false), Shape.Scalar, "training");
+        var h = g.DropoutLayer(g.Dense(x, 8), 0.5, training);
+        Assert.That(h.Shape, Is.EqualTo(Shape.Of(-1, 8)));
+        Assert.That(g.Dense(h, 3).Shape, Is.EqualTo(Shape.Of(-1, 3)));
+        Assert.That(g.ZerosLike(g.RandomUniform(Shape.Of(2, 3))).Shape, Is.EqualTo(Shape.Of(2, 3)));
+    }
+}

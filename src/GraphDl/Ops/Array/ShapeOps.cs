@@ -80,10 +80,9 @@ namespace GraphDl.Ops
             Grad = c => [c.G.SumToShape(c.Dy, c.G.ShapeOf(c.X(0))), null],
             Infer = c =>
             {
-                var t = ConstantFolding.Ints(c.Inputs[1]);
-                var target = t != null ? new Shape(t) : c.Shape(1).IsFullyDefined ? GraphDl.Shape.UnknownOfRank(c.Shape(1)[0]) : GraphDl.Shape.Unknown;
+                var target = ConstantFolding.AsShape(c.Inputs[1]);
                 var s = Broadcast.Shapes(c.Shape(0), target);
-                return InferContext.One(c.DType(0), t != null ? target : s);
+                return InferContext.One(c.DType(0), target.IsFullyDefined ? target : s);
             },
             Cpu = c =>
             {
@@ -139,8 +138,7 @@ namespace GraphDl.Ops
             Grad = c => [c.G.BroadcastTo(c.Dy, c.G.ShapeOf(c.X(0))), null],
             Infer = c =>
             {
-                var t = ConstantFolding.Ints(c.Inputs[1]);
-                return InferContext.One(c.DType(0), t != null ? new Shape(t) : c.Shape(1).IsFullyDefined ? GraphDl.Shape.UnknownOfRank(c.Shape(1)[0]) : GraphDl.Shape.Unknown);
+                return InferContext.One(c.DType(0), ConstantFolding.AsShape(c.Inputs[1]));
             },
             Cpu = c =>
             {
@@ -161,8 +159,7 @@ namespace GraphDl.Ops
             Name = "Fill", Grad = c => [null, c.G.Sum(c.Dy)],
             Infer = c =>
             {
-                var t = ConstantFolding.Ints(c.Inputs[0]);
-                return InferContext.One(c.DType(1), t != null ? new Shape(t) : c.Shape(0).IsFullyDefined ? GraphDl.Shape.UnknownOfRank(c.Shape(0)[0]) : GraphDl.Shape.Unknown);
+                return InferContext.One(c.DType(1), ConstantFolding.AsShape(c.Inputs[0]));
             },
             Cpu = c =>
             {

@@ -43,8 +43,7 @@ namespace GraphDl.Ops
             Name = name, Grad = null, Stateful = true,
             Infer = c =>
             {
-                var dims = ConstantFolding.Ints(c.Inputs[0]);
-                return InferContext.One(c.Attrs.DType("dtype"), dims != null ? new Shape(dims) : Shape.Unknown);
+                return InferContext.One(c.Attrs.DType("dtype"), ConstantFolding.AsShape(c.Inputs[0]));
             },
             Cpu = c =>
             {
