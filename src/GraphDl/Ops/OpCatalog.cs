@@ -38,6 +38,9 @@ public static class OpCatalog
         SoftmaxOps.Softmax, SoftmaxOps.LogSoftmax,
         LossOps.SoftmaxCrossEntropyWithLogits, LossOps.SparseSoftmaxCrossEntropyWithLogits, LossOps.L2Loss,
         ClipOps.ClipByValue,
+        // convolution ops (helper: cnn)
+        // recurrent ops (helper: rnn)
+        // summary ops (helper: tensorboard)
         // training ops (helper: train)
         ApplyOps.ApplyGradientDescent, ApplyOps.ApplyMomentum, ApplyOps.ApplyAdagrad, ApplyOps.ApplyRMSProp,
         ApplyOps.ApplyCenteredRMSProp, ApplyOps.ApplyAdam,
