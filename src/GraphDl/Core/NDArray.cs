@@ -37,6 +37,12 @@ public sealed class NDArray
     public static NDArray From<T>(T[] values, params int[] dims) =>
         new(DTypes.Of<T>(), values, dims.Length == 0 ? [values.Length] : CheckDims(values.Length, dims));
 
+    /// <summary>Copies a span into a new array of the given dims (no dims means a vector).</summary>
+    public static NDArray FromSpan<T>(ReadOnlySpan<T> values, params int[] dims) => From(values.ToArray(), dims);
+
+    /// <summary>Copies the values into <paramref name="destination"/> (at least <see cref="Size"/> long).</summary>
+    public void CopyTo<T>(Span<T> destination) => AsSpan<T>().CopyTo(destination);
+
     /// <summary>Copies a multi-dimensional CLR array (<c>float[,]</c>, <c>double[,,]</c>, ...).</summary>
     public static NDArray FromMultiDim(Array values)
     {

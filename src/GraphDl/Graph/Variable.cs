@@ -88,6 +88,10 @@ public sealed partial class Graph
     public Variable Variable(NDArray initialValue, string name = "Variable", bool trainable = true) =>
         CreateVariable(null, name, trainable, absolute: false, constant: initialValue);
 
+    /// <summary>Creates a variable of a shape from an initializer (TF1's <c>tf.Variable(initializer(shape))</c>).</summary>
+    public Variable Variable(IInitializer initializer, Shape shape, DType dtype = DType.Float32, string name = "Variable", bool trainable = true) =>
+        CreateVariable(null, name, trainable, absolute: false, buildInitial: () => initializer.Build(this, shape, dtype), shape: shape, dtype: dtype);
+
     Variable CreateVariable(Tensor? initial, string name, bool trainable, bool absolute, NDArray? constant = null,
         Func<Tensor>? buildInitial = null, Shape? shape = null, DType? dtype = null)
     {

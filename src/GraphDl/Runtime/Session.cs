@@ -73,8 +73,13 @@ public sealed class Session : IDisposable
     public NDArray[] Run(Tensor[] fetches, params (Tensor, NDArray)[] feeds) => Run(fetches, feeds, []);
 
     /// <summary>TF1's <c>session.run(fetches, feed_dict)</c> with targets run for their effects.</summary>
-    public NDArray[] Run(Tensor[] fetches, (Tensor, NDArray)[] feeds, Operation[] targets)
+    public NDArray[] Run(Tensor[] fetches, (Tensor, NDArray)[] feeds, Operation[] targets) => Run(fetches, feeds, targets, null, null);
+
+    /// <summary>A run with options; with <see cref="TraceLevel.FullTrace"/> it fills <paramref name="trace"/>
+    /// (TF1's <c>run_metadata</c>; see <c>RunMetadataExport</c> for TensorBoard and Chrome-trace forms).</summary>
+    public NDArray[] Run(Tensor[] fetches, (Tensor, NDArray)[] feeds, Operation[] targets, RunOptions? options, StepTrace? trace)
     {
+        if (options?.TraceLevel != TraceLevel.FullTrace) trace = null;
         CheckGrowth();
         var plan = GetPlan(feeds, fetches, targets);
         var frame = plan.Rent(this);
@@ -86,7 +91,9 @@ public sealed class Session : IDisposable
                 CheckFeed(t, v);
                 frame.Values[plan.FeedSlots[IndexOf(plan.Feeds, t)]] = v;
             }
-            Execute(plan, frame);
+            long t0 = System.Diagnostics.Stopwatch.GetTimestamp();
+            Execute(plan, frame, trace);
+            if (trace != null) trace.Elapsed = System.Diagnostics.Stopwatch.GetElapsedTime(t0);
             var results = new NDArray[fetches.Length];
             for (int i = 0; i < fetches.Length; i++)
             {
@@ -118,21 +125,47 @@ public sealed class Session : IDisposable
         return -1;
     }
 
-    void Execute(Plan plan, Frame frame)
+    void Execute(Plan plan, Frame frame, StepTrace? trace)
     {
         var ctx = frame.Context;
         foreach (var step in plan.Steps)
         {
             ctx.step = step;
-            if (step.Node == null) { RunCopy(step, frame); continue; }
+            long start = trace == null ? 0 : System.Diagnostics.Stopwatch.GetTimestamp();
+            long wallMicros = trace == null ? 0 : DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() * 1000;
+            if (step.Node == null)
+            {
+                RunCopy(step, frame);
+                if (trace != null) Record(trace, step, frame, start, wallMicros);
+                continue;
+            }
             try { step.Device.Run(ctx); }
             catch (GraphDlException) { throw; }
             catch (Exception e) when (e is not OutOfMemoryException)
             {
                 throw new SessionRunException($"{step.Node} failed on {step.Device.Name}: {e.Message}", e);
             }
+            if (trace != null) Record(trace, step, frame, start, wallMicros);
             foreach (var s in step.Release) frame.Release(s);
         }
+    }
+
+    static void Record(StepTrace trace, Plan.Step step, Frame frame, long start, long wallMicros)
+    {
+        long nanos = (long)(System.Diagnostics.Stopwatch.GetElapsedTime(start).TotalMilliseconds * 1e6);
+        int count = step.Node?.Outputs.Length ?? 1;
+        var outs = new List<(DType, int[])>();
+        long bytes = 0;
+        for (int i = 0; i < count; i++)
+        {
+            var v = frame.Values[step.OutBase + i];
+            if (v == null) continue;
+            outs.Add((v.DType, v.Dims.ToArray()));
+            if (ReferenceEquals(frame.Owned[step.OutBase + i], v) || step.Node == null) bytes += (long)v.Size * v.DType.Size();
+        }
+        string name = step.Node?.Name ?? $"_copy_to_{step.Device.Name.Trim('/').Replace(':', '_')}/{step.Inputs[0]}";
+        trace.Nodes.Add(new NodeTrace(name, step.Node?.Type ?? "_Copy", step.Device.Name, wallMicros, Math.Max(nanos, 1), outs, bytes,
+            Environment.CurrentManagedThreadId));
     }
 
     static void RunCopy(Plan.Step step, Frame frame)

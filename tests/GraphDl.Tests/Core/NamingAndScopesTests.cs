@@ -116,3 +116,24 @@ public class NamingAndScopesTests
         Assert.Throws<InvalidCastException>(() => m.AsSpan<double>());
     }
 }
+
+public class VariableAndSpanTests
+{
+    [Test]
+    public void Variable_FromInitializer_AndSpans()
+    {
+        var g = new Graph();
+        var v = g.Variable(GraphDl.Train.Initializers.Constant(2.5), Shape.Of(2, 3), DType.Float64, "v", trainable: false);
+        Assert.That(v.Name, Is.EqualTo("v"));
+        Assert.That(v.Trainable, Is.False);
+        using var s = new Session(g);
+        s.Run(g.GlobalVariablesInitializer());
+        var r = v.Eval(s);
+        Span<double> buf = stackalloc double[6];
+        r.CopyTo(buf);
+        Assert.That(buf.ToArray(), Has.All.EqualTo(2.5));
+        ReadOnlySpan<float> src = [1, 2, 3, 4];
+        var a = NDArray.FromSpan(src, 2, 2);
+        Assert.That(a.GetValue<float>(1, 0), Is.EqualTo(3f));
+    }
+}
