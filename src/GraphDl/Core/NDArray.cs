@@ -11,6 +11,7 @@ public sealed class NDArray
     internal int[] dims;
     internal int size;
     internal Devices.Device? device;
+    internal int poolIndex = -1;
 
     /// <summary>The element type.</summary>
     public DType DType { get; }

@@ -86,10 +86,34 @@ public static class Families
     }
 
     /// <summary>Sums a gradient back to the shape of <paramref name="x"/> when the op broadcast it.</summary>
-    public static Tensor ReduceTo(Tensor grad, Tensor x)
+    public static Tensor ReduceTo(Tensor grad, Tensor x) => ReduceTo(grad, x, null);
+
+    /// <summary>Sums a gradient back to the shape of <paramref name="x"/>, unless the static shapes prove that the op,
+    /// whose other operands were <paramref name="others"/>, cannot have broadcast <paramref name="x"/>.</summary>
+    public static Tensor ReduceTo(Tensor grad, Tensor x, IReadOnlyList<Tensor>? others)
     {
         if (x.Shape.IsFullyDefined && grad.Shape.Equals(x.Shape)) return grad;
+        if (others != null && NotBroadcast(x.Shape, others)) return grad;
         return grad.Graph.SumToShape(grad, x.Graph.ShapeOf(x));
+    }
+
+    /// <summary>True if every output dim equals x's: each dim of x is a known non-1 size, or every other operand has
+    /// size 1 there (or no such dim); and no other operand has more dims than x.</summary>
+    static bool NotBroadcast(Shape x, IReadOnlyList<Tensor> others)
+    {
+        if (!x.HasRank) return false;
+        foreach (var o in others)
+            if (!o.Shape.HasRank || o.Shape.Rank > x.Rank) return false;
+        for (int i = 0; i < x.Rank; i++)
+        {
+            if (x[i] > 1) continue;
+            foreach (var o in others)
+            {
+                int j = i - (x.Rank - o.Shape.Rank);
+                if (j >= 0 && o.Shape[j] != 1) return false;
+            }
+        }
+        return true;
     }
 }
 

@@ -76,6 +76,9 @@ public sealed class GradContext
     public Tensor X(int i) => Op.Inputs[i];
     /// <summary>Forward output <paramref name="i"/>.</summary>
     public Tensor Y(int i = 0) => Op.Outputs[i];
+    /// <summary>Sums <paramref name="grad"/> back to input <paramref name="input"/>'s shape if the op may have broadcast it.</summary>
+    public Tensor ReduceTo(Tensor grad, int input) =>
+        Families.ReduceTo(grad, X(input), Op.Inputs.Where((_, j) => j != input).ToArray());
     /// <summary>An attribute of the forward op.</summary>
     public Attrs Attrs => Op.Attrs;
 }

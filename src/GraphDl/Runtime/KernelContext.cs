@@ -49,8 +49,8 @@ public sealed class KernelContext
         frame.Release(slot);
         long n = NDArray.Product(dims);
         var device = Device.IsHost ? null : Device;
-        var buf = frame.Take(dtype, device, n);
-        if (buf == null) buf = Device.Allocate(dtype, dims);
+        var buf = frame.Take(slot, dtype, device, n);
+        if (buf == null) frame.Preferred[slot] = buf = Device.Allocate(dtype, dims);
         var d = frame.Dims[slot];
         if (d == null || d.Length != dims.Length) frame.Dims[slot] = d = new int[dims.Length];
         dims.CopyTo(d);

@@ -148,8 +148,11 @@ internal sealed class Frame
     public readonly NDArray?[] Copies;
     /// <summary>Dims arrays per slot, so a pooled buffer takes a slot's rank without allocating.</summary>
     public readonly int[]?[] Dims;
-    /// <summary>Free buffers, kept across runs: the same run takes the same buffers back every time.</summary>
-    public readonly List<NDArray> Free = [];
+    /// <summary>Free buffers, kept across runs; each knows its index here (<c>NDArray.poolIndex</c>).</summary>
+    NDArray[] free = new NDArray[8];
+    int freeCount;
+    /// <summary>The buffer each slot had last run: taken back first, so a steady run finds every buffer in O(1).</summary>
+    public readonly NDArray?[] Preferred;
     public readonly KernelContext Context;
 
     public Frame(int slots, Session s)
@@ -159,29 +162,45 @@ internal sealed class Frame
         Views = new NDArray?[slots];
         Copies = new NDArray?[slots];
         Dims = new int[]?[slots];
+        Preferred = new NDArray?[slots];
         Context = new KernelContext(s) { frame = this };
     }
 
-    /// <summary>The smallest free buffer of this dtype and device that holds <paramref name="n"/> elements, or null.</summary>
-    public NDArray? Take(DType dtype, Devices.Device? device, long n)
+    /// <summary>A free buffer of this dtype and device holding <paramref name="n"/> elements: the slot's buffer from the
+    /// last run if it is free and fits, else the smallest that fits; null if none.</summary>
+    public NDArray? Take(int slot, DType dtype, Devices.Device? device, long n)
     {
+        var pref = Preferred[slot];
         int best = -1;
-        for (int i = 0; i < Free.Count; i++)
-        {
-            var b = Free[i];
-            if (b.DType == dtype && b.device == device && b.data.Length >= n && (best < 0 || b.data.Length < Free[best].data.Length)) best = i;
-        }
+        if (pref != null && pref.poolIndex >= 0 && pref.DType == dtype && pref.device == device && pref.data.Length >= n)
+            best = pref.poolIndex;
+        else
+            for (int i = 0; i < freeCount; i++)
+            {
+                var b = free[i];
+                if (b.DType == dtype && b.device == device && b.data.Length >= n && (best < 0 || b.data.Length < free[best].data.Length)) best = i;
+            }
         if (best < 0) return null;
-        var r = Free[best];
-        Free.RemoveAt(best);
+        var r = free[best];
+        var last = free[--freeCount];
+        free[best] = last;
+        last.poolIndex = best;
+        free[freeCount] = null!;
+        r.poolIndex = -1;
+        Preferred[slot] = r;
         return r;
     }
+
+    /// <summary>Number of buffers in the pool (diagnostics).</summary>
+    public int FreeCount => freeCount;
 
     public void Release(int slot)
     {
         var b = Owned[slot];
         if (b == null) return;
         Owned[slot] = null;
-        Free.Add(b);
+        if (freeCount == free.Length) Array.Resize(ref free, free.Length * 2);
+        b.poolIndex = freeCount;
+        free[freeCount++] = b;
     }
 }

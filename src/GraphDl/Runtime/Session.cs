@@ -75,11 +75,11 @@ public sealed class Session : IDisposable
     /// <summary>TF1's <c>session.run(fetches, feed_dict)</c> with targets run for their effects.</summary>
     public NDArray[] Run(Tensor[] fetches, (Tensor, NDArray)[] feeds, Operation[] targets) => Run(fetches, feeds, targets, null, null);
 
-    /// <summary>A run with options; with <see cref="TraceLevel.FullTrace"/> it fills <paramref name="trace"/>
+    /// <summary>A run with options; with <see cref="RunTraceLevel.FullTrace"/> it fills <paramref name="trace"/>
     /// (TF1's <c>run_metadata</c>; see <c>RunMetadataExport</c> for TensorBoard and Chrome-trace forms).</summary>
     public NDArray[] Run(Tensor[] fetches, (Tensor, NDArray)[] feeds, Operation[] targets, RunOptions? options, StepTrace? trace)
     {
-        if (options?.TraceLevel != TraceLevel.FullTrace) trace = null;
+        if (options?.TraceLevel != RunTraceLevel.FullTrace) trace = null;
         CheckGrowth();
         var plan = GetPlan(feeds, fetches, targets);
         var frame = plan.Rent(this);

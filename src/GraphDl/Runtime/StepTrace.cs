@@ -1,7 +1,7 @@
 namespace GraphDl;
 
 /// <summary>How much a run records (TF1's <c>RunOptions.trace_level</c>).</summary>
-public enum TraceLevel
+public enum RunTraceLevel
 {
     /// <summary>Nothing.</summary>
     NoTrace,
@@ -13,7 +13,7 @@ public enum TraceLevel
 public sealed class RunOptions
 {
     /// <summary>What to record.</summary>
-    public TraceLevel TraceLevel { get; init; }
+    public RunTraceLevel TraceLevel { get; init; }
 }
 
 /// <summary>One kernel's record in a traced run.</summary>

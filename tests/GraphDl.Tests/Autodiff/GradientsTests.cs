@@ -103,3 +103,29 @@ public class GradientsTests
         Assert.That(dx2.Op.Name, Does.StartWith("gradients_1/"));
     }
 }
+
+public class BroadcastReductionTests
+{
+    [Test]
+    public void PartiallyKnownShapes_ReduceOnlyWhereTheOpMayHaveBroadcast()
+    {
+        var g = new Graph();
+        var x = g.Placeholder(DType.Float32, Shape.Of(-1, 1), "x");
+        var b = g.Placeholder(DType.Float32, Shape.Of(1), "b");
+        var u = g.Placeholder(DType.Float32, Shape.Of(-1, 3), "u");
+        var y1 = g.Sum(x + b);
+        var gx = g.Gradient(y1, x)!;
+        Assert.That(gx.Op.Type, Is.Not.EqualTo("SumToShape"), "x [?,1] + b [1] cannot broadcast x");
+        var gb = g.Gradient(y1, b)!;
+        Assert.That(gb.Op.Type, Is.EqualTo("SumToShape"));
+        var y2 = g.Sum(x * u);   // [?,1] * [?,3]: x is broadcast along dim 1
+        var gx2 = g.Gradient(y2, x)!;
+        Assert.That(gx2.Op.Type, Is.EqualTo("SumToShape"));
+        using var s = new Session(g);
+        var r = s.Run([gx, gb, gx2], (x, new float[,] { { 1 }, { 2 } }), (b, new float[] { 5 }), (u, new float[,] { { 1, 2, 3 }, { 4, 5, 6 } }));
+        Assert.That(r[0].ToArray<float>(), Is.EqualTo(new float[] { 1, 1 }));
+        Assert.That(r[1].ToArray<float>(), Is.EqualTo(new float[] { 2 }));
+        Assert.That(r[2].ToArray<float>(), Is.EqualTo(new float[] { 6, 15 }));
+        Assert.That(r[2].Dims.ToArray(), Is.EqualTo(new[] { 2, 1 }));
+    }
+}

@@ -20,7 +20,7 @@ public class TraceTests
         s.Run(g.GlobalVariablesInitializer());
         var feeds = new[] { (x, NDArray.From(new float[8], 2, 4)) };
         var trace = new StepTrace();
-        s.Run([loss], feeds, [train], new RunOptions { TraceLevel = TraceLevel.FullTrace }, trace);
+        s.Run([loss], feeds, [train], new RunOptions { TraceLevel = RunTraceLevel.FullTrace }, trace);
         var plan = s.PlanFor([x], [loss], [train]);
         Assert.That(trace.Nodes.Select(n => n.Node), Is.EqualTo(plan.Steps.Select(st => st.Node!.Name)));
         Assert.That(trace.Nodes.All(n => n.DurationNanos > 0 && n.Device == "/cpu:0"));
@@ -54,7 +54,7 @@ public class TraceTests
         var y = g.Sum(a * 2.0);
         using var s = new Session(g);
         var trace = new StepTrace();
-        s.Run([y], [(a, NDArray.From(new float[] { 1, 2 }))], [], new RunOptions { TraceLevel = TraceLevel.FullTrace }, trace);
+        s.Run([y], [(a, NDArray.From(new float[] { 1, 2 }))], [], new RunOptions { TraceLevel = RunTraceLevel.FullTrace }, trace);
         var dir = Path.Combine(Path.GetTempPath(), "graphdl-trace-" + Guid.NewGuid().ToString("N"));
         try
         {

@@ -8,19 +8,19 @@ namespace GraphDl.Ops
     {
         /// <summary><c>a + b</c></summary>
         public static readonly OpDef Add = Binary<ArithOps.Add>("Add",
-            c => [ReduceTo(c.Dy, c.X(0)), ReduceTo(c.Dy, c.X(1))]);
+            c => [c.ReduceTo(c.Dy, 0), c.ReduceTo(c.Dy, 1)]);
 
         /// <summary><c>a - b</c></summary>
         public static readonly OpDef Sub = Binary<ArithOps.Sub>("Sub",
-            c => [ReduceTo(c.Dy, c.X(0)), ReduceTo(c.G.Neg(c.Dy), c.X(1))]);
+            c => [c.ReduceTo(c.Dy, 0), c.ReduceTo(c.G.Neg(c.Dy), 1)]);
 
         /// <summary><c>a * b</c></summary>
         public static readonly OpDef Mul = Binary<ArithOps.Mul>("Mul",
-            c => [ReduceTo(c.Dy * c.X(1), c.X(0)), ReduceTo(c.X(0) * c.Dy, c.X(1))]);
+            c => [c.ReduceTo(c.Dy * c.X(1), 0), c.ReduceTo(c.X(0) * c.Dy, 1)]);
 
         /// <summary><c>a / b</c> (true division).</summary>
         public static readonly OpDef RealDiv = Binary<ArithOps.Div>("RealDiv",
-            c => [ReduceTo(c.Dy / c.X(1), c.X(0)), ReduceTo(c.G.Neg(c.Dy) * c.X(0) / c.G.Square(c.X(1)), c.X(1))]);
+            c => [c.ReduceTo(c.Dy / c.X(1), 0), c.ReduceTo(c.G.Neg(c.Dy) * c.X(0) / c.G.Square(c.X(1)), 1)]);
 
         /// <summary><c>max(a, b)</c>; the gradient goes to <c>a</c> where <c>a &gt;= b</c>.</summary>
         public static readonly OpDef Maximum = Binary<ArithOps.Max>("Maximum", c => SelectGrad(c, c.G.GreaterEqual(c.X(0), c.X(1))));
@@ -32,13 +32,13 @@ namespace GraphDl.Ops
         public static readonly OpDef SquaredDifference = Binary<ArithOps.SquaredDifference>("SquaredDifference", c =>
         {
             var d = c.G.Scalar(2, c.Dy.DType) * c.Dy * (c.X(0) - c.X(1));
-            return [ReduceTo(d, c.X(0)), ReduceTo(c.G.Neg(d), c.X(1))];
+            return [c.ReduceTo(d, 0), c.ReduceTo(c.G.Neg(d), 1)];
         });
 
         static Tensor?[] SelectGrad(GradContext c, Tensor pickA)
         {
             var zeros = c.G.ZerosLike(c.Dy);
-            return [ReduceTo(c.G.Where(pickA, c.Dy, zeros), c.X(0)), ReduceTo(c.G.Where(pickA, zeros, c.Dy), c.X(1))];
+            return [c.ReduceTo(c.G.Where(pickA, c.Dy, zeros), 0), c.ReduceTo(c.G.Where(pickA, zeros, c.Dy), 1)];
         }
     }
 }

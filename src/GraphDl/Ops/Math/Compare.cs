@@ -107,7 +107,7 @@ namespace GraphDl.Ops
             Grad = c =>
             {
                 var zeros = c.G.ZerosLike(c.Dy);
-                return [null, Families.ReduceTo(c.G.Where(c.X(0), c.Dy, zeros), c.X(1)), Families.ReduceTo(c.G.Where(c.X(0), zeros, c.Dy), c.X(2))];
+                return [null, c.ReduceTo(c.G.Where(c.X(0), c.Dy, zeros), 1), c.ReduceTo(c.G.Where(c.X(0), zeros, c.Dy), 2)];
             },
             Infer = c =>
             {

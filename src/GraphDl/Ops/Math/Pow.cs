@@ -23,7 +23,7 @@ namespace GraphDl.Ops
                 var safe = g.Where(pos, x, g.OnesLike(x));
                 var logx = g.Where(pos, g.Log(safe), g.ZerosLike(x));
                 var gy = dy * z * logx;
-                return [ReduceTo(gx, x), ReduceTo(gy, y)];
+                return [c.ReduceTo(gx, 0), c.ReduceTo(gy, 1)];
             },
             Infer = c =>
             {
