@@ -44,6 +44,31 @@ internal sealed class Plan
 
     /// <summary>Builds a plan: prune to what the fetches need, order by node id (a topological order),
     /// place each node, and insert copies where an edge crosses devices.</summary>
+    static string? CseKey(Operation op, Device device, int[] inputs, HashSet<Tensor> fed)
+    {
+        if (op.Def.Stateful || op.ControlInputs.Length > 0 || op.Inputs.Length == 0 || op.Outputs.Length == 0) return null;
+        foreach (var t in op.Outputs) if (fed.Contains(t)) return null;
+        var sb = new System.Text.StringBuilder(op.Def.Name).Append('@').Append(device.Name).Append('(');
+        foreach (var i in inputs) sb.Append(i).Append(',');
+        sb.Append(')');
+        foreach (var (k, v) in op.Attrs.OrderBy(a => a.Key, StringComparer.Ordinal))
+        {
+            string? text = v switch
+            {
+                bool or int or long or string or DType => v.ToString(),
+                float f => f.ToString("R", System.Globalization.CultureInfo.InvariantCulture),
+                double d => d.ToString("R", System.Globalization.CultureInfo.InvariantCulture),
+                Shape sh => sh.ToString(),
+                int[] a => string.Join(",", a),
+                long[] a => string.Join(",", a),
+                _ => null,
+            };
+            if (text == null) return null;   // an attr we cannot compare: never merge
+            sb.Append(k).Append('=').Append(text).Append(';');
+        }
+        return sb.ToString();
+    }
+
     /// <summary>Buffer lifetimes: a slot's buffer goes back to the frame's pool after its last reader (fetched slots
     /// live to the end); an aliasing op keeps its input's buffer alive as long as its own output.</summary>
     static void PlanLifetimes(List<Step> steps, int slots, int[] fetchSlots)
@@ -112,10 +137,22 @@ internal sealed class Plan
             copyCount++;
             return c;
         }
+        var seen = new Dictionary<string, Operation>();
         foreach (var op in order)
         {
             var device = session.Place(op);
             var inputs = op.Inputs.Select(t => On(slotOf[t], device)).ToArray();
+            // Common subexpressions: a pure op with the same inputs and attrs as an earlier one reuses its outputs
+            // (gradient graphs take Shape(x) many times, for example).
+            if (CseKey(op, device, inputs, fed) is { } key)
+            {
+                if (seen.TryGetValue(key, out var same))
+                {
+                    for (int i = 0; i < op.Outputs.Length; i++) slotOf[op.Outputs[i]] = slotOf[same.Outputs[i]];
+                    continue;
+                }
+                seen[key] = op;
+            }
             int outBase = slots;
             foreach (var t in op.Outputs)
             {

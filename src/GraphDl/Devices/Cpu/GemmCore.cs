@@ -61,6 +61,11 @@ internal static unsafe class GemmCore<T> where T : unmanaged, IBinaryFloatingPoi
         }
         if (lda < (transA ? m : k)) throw new ArgumentOutOfRangeException(nameof(lda), "lda too small for op(A).");
         if (ldb < (transB ? k : n)) throw new ArgumentOutOfRangeException(nameof(ldb), "ldb too small for op(B).");
+        if (SmallGemm<T>.Suits(transB, m, n, k))
+        {
+            SmallGemm<T>.Run(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+            return;
+        }
 
         bool par = pool is { Threads: > 1 } && (long)m * n * k > ParallelThreshold;
         int threads = par ? pool!.Threads : 1;
