@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.CommandLine.Help;
 using System.CommandLine.Invocation;
+using System.CommandLine.Parsing;
 using System.Globalization;
 
 namespace GraphDl.Cli;
@@ -31,9 +32,10 @@ public static class GraphDlCli
         }
     }
 
-    static RootCommand BuildRoot(TextWriter output, TextWriter error)
+    static Command BuildRoot(TextWriter output, TextWriter error)
     {
-        var root = new RootCommand("""
+        // A plain Command named graphdl (RootCommand would take the assembly name, GraphDl.Cli, for the usage line).
+        var root = new Command("graphdl", """
             graphdl: inspect TensorBoard logs (event files) without TensorBoard.
             LOGDIR is a log directory: every folder under it that holds event files (names containing 'tfevents')
             is a run, named by its path relative to LOGDIR ('.' for LOGDIR itself), as TensorBoard names runs.
@@ -72,13 +74,9 @@ public static class GraphDlCli
         {
             Description = "Smoothing weight in [0, 1), as TensorBoard's slider; 0 draws the raw values only",
             DefaultValueFactory = _ => 0.6,
+            CustomParser = r => ParseNumber(r, "--smooth", w => w >= 0 && w < 1, "at least 0 and below 1"),
             HelpName = "W",
         };
-        smooth.Validators.Add(r =>
-        {
-            double w = r.GetValueOrDefault<double>();
-            if (!(w >= 0 && w < 1)) r.AddError($"--smooth must be at least 0 and below 1, got {w}");
-        });
         var width = SizeOption("--width", 1000, "Image width in pixels");
         var height = SizeOption("--height", 600, "Image height in pixels");
         plotCmd.Arguments.Add(plotDir);
@@ -95,6 +93,8 @@ public static class GraphDlCli
         graphCmd.SetAction(p => Guard(error, () => GraphCommand.Run(p.GetRequiredValue(graphDir), p.GetValue(graphRun), output, error)));
 
         foreach (var c in new[] { logsCmd, scalarsCmd, plotCmd, graphCmd }) root.Subcommands.Add(c);
+        root.Options.Add(new HelpOption());
+        root.Options.Add(new VersionOption());
 
         // Every --help (root and subcommands share the recursive help option) ends with the exit codes.
         foreach (var help in root.Options.OfType<HelpOption>())
@@ -109,15 +109,23 @@ public static class GraphDlCli
 
     static Option<string?> RunOption() => new("--run", "-r") { Description = "Only this run (as 'graphdl logs' names it); default: every run", HelpName = "RUN" };
 
-    static Option<int> SizeOption(string name, int value, string description)
+    static Option<int> SizeOption(string name, int value, string description) => new(name)
     {
-        var o = new Option<int>(name) { Description = description, DefaultValueFactory = _ => value, HelpName = "PX" };
-        o.Validators.Add(r =>
-        {
-            int v = r.GetValueOrDefault<int>();
-            if (v is < 50 or > 10000) r.AddError($"{name} must be between 50 and 10000 pixels, got {v}");
-        });
-        return o;
+        Description = description,
+        DefaultValueFactory = _ => value,
+        CustomParser = r => (int)ParseNumber(r, name, v => v == Math.Floor(v) && v is >= 50 and <= 10000, "a whole number from 50 to 10000"),
+        HelpName = "PX",
+    };
+
+    /// <summary>Parses an option's number with the invariant culture, adding a parse error when it is not one or out of range.</summary>
+    static double ParseNumber(ArgumentResult r, string name, Func<double, bool> valid, string range)
+    {
+        string text = r.Tokens.Count > 0 ? r.Tokens[^1].Value : "";
+        if (!double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out double v))
+            r.AddError($"{name} takes a number, got '{text}'");
+        else if (!valid(v))
+            r.AddError($"{name} must be {range}, got {text}");
+        return v;
     }
 
     /// <summary>Turns a <see cref="CliException"/> into its message on stderr and its exit code.</summary>
