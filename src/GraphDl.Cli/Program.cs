@@ -1,0 +1,1 @@
+return GraphDl.Cli.GraphDlCli.Run(args, Console.Out, Console.Error);
