@@ -305,3 +305,25 @@ public class ParallelKernelTests
         Assert.That(one[12345], Is.EqualTo(1 / (1 + MathF.Exp(-MathF.Tanh(MathF.Sin(12.345f) * 3 * 1.7f + 0.3f) * MathF.Sin(12.345f) * 3)) - MathF.Exp(MathF.Sin(12.345f) * 3 * 0.01f)).Within(1e-5));
     }
 }
+
+public class CommonSubexpressionTests
+{
+    [Test]
+    public void PureDuplicates_RunOnce_StatefulOnesDoNot()
+    {
+        var g = new Graph { Seed = 1 };
+        var x = g.Placeholder(DType.Float32, Shape.Of(-1, 3), "x");
+        var a = g.Tanh(x);
+        var b = g.Tanh(x);                    // same op, same input: merged
+        var c = g.Tanh(x * 1.0);              // another input: kept
+        var r1 = g.RandomNormal(Shape.Of(3), seed: 5);
+        var r2 = g.RandomNormal(Shape.Of(3), seed: 5);   // stateful: never merged
+        using var s = new Session(g);
+        var feed = NDArray.From(new float[] { 0.1f, 0.2f, 0.3f }, 1, 3);
+        var res = s.Run([a, b, c, r1, r2], (x, feed));
+        Assert.That(res[1].ToArray<float>(), Is.EqualTo(res[0].ToArray<float>()));
+        var plan = s.PlanFor([x], [a, b, c, r1, r2], []);
+        Assert.That(plan.Steps.Count(st => st.Node?.Type == "Tanh"), Is.EqualTo(2));
+        Assert.That(plan.Steps.Count(st => st.Node?.Type == "RandomStandardNormal"), Is.EqualTo(2));
+    }
+}
