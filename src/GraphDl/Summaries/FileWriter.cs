@@ -39,7 +39,13 @@ public sealed class FileWriter : IDisposable
         _queue = new BlockingCollection<Item>(maxQueue);
         _thread = new Thread(WriteLoop) { IsBackground = true, Name = "GraphDl FileWriter" };
         _thread.Start();
-        if (graph is not null) AddGraph(graph);
+        if (graph is null) return;
+        try { AddGraph(graph); }
+        catch
+        {
+            Dispose();
+            throw;
+        }
     }
 
     /// <summary>The run directory.</summary>
