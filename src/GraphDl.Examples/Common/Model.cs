@@ -81,8 +81,16 @@ public sealed class Model : IDisposable
         Loss = regularization.Count == 0 ? DataLoss : DataLoss + Losses.RegularizationLoss(g);
     }
 
-    /// <summary>Adds the optimizer's train op for <see cref="Loss"/>.</summary>
-    public Operation Minimize(Optimizer optimizer) => TrainOp = optimizer.Minimize(Loss);
+    /// <summary>The gradient of <see cref="Loss"/> for each trainable variable (after <see cref="Minimize"/>), for the
+    /// <c>weights/*</c> and <c>gradients/*</c> histograms.</summary>
+    public IReadOnlyList<(Tensor? Grad, Variable Var)> Gradients { get; private set; } = [];
+
+    /// <summary>Adds the optimizer's train op for <see cref="Loss"/> (compute then apply gradients, TF1's <c>minimize</c>).</summary>
+    public Operation Minimize(Optimizer optimizer)
+    {
+        Gradients = optimizer.ComputeGradients(Loss);
+        return TrainOp = optimizer.ApplyGradients(Gradients);
+    }
 
     /// <summary>Opens the session and initialises the variables.</summary>
     public Session Start()

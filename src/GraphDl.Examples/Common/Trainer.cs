@@ -17,7 +17,9 @@ public static class Trainer
     /// <summary>
     /// Trains <paramref name="m"/> for <paramref name="epochs"/> epochs of shuffled mini-batches (seeded with
     /// <paramref name="seed"/>). After every epoch logs, with the epoch as step: <c>train/loss</c> (mean data loss of
-    /// the epoch's batches), <c>train/accuracy</c> (classification), and <c>test/&lt;metric&gt;</c>.
+    /// the epoch's batches), <c>train/accuracy</c> (classification), <c>test/&lt;metric&gt;</c>, and the histograms
+    /// <c>weights/&lt;variable&gt;</c> and <c>gradients/&lt;variable&gt;</c> (gradients of the loss on the whole training split);
+    /// the graph is logged once before the first epoch.
     /// <paramref name="afterUpdate"/> is called after each optimizer step with the running update count,
     /// <paramref name="afterEpoch"/> after each epoch's logging with the epoch number.
     /// </summary>
@@ -31,6 +33,7 @@ public static class Trainer
         double trainLoss = double.NaN;
         IReadOnlyDictionary<string, double> train = new Dictionary<string, double>(), test = train;
         long updates = 0;
+        log.Graph(m.Graph);
         ctx.Progress(label, epochs, progress =>
         {
             for (int epoch = 1; epoch <= epochs; epoch++)
@@ -50,6 +53,7 @@ public static class Trainer
                     throw new InvalidOperationException($"{label}: the training loss became {trainLoss} in epoch {epoch}; lower --learning-rate.");
                 log.Scalar("train/loss", trainLoss, epoch);
                 (train, test) = LogMetrics(m, log, epoch);
+                log.Parameters(m.Session, m.Gradients, epoch, m.SplitFeeds(train: true));
                 afterEpoch?.Invoke(epoch);
                 progress.Epoch(epoch, trainLoss, Summary(test));
             }

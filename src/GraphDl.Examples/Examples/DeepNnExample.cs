@@ -60,6 +60,9 @@ public sealed class DeepNnExample : Example
         m.Minimize(new AdamOptimizer(ctx.LearningRate));
         m.Start();
         using var log = ctx.OpenLog();
+        int side = (int)Math.Round(Math.Sqrt(data.Features)), shown = Math.Min(3, data.TrainRows);
+        if (side * side == data.Features)
+            log.Images("inputs", NDArray.From(data.XTrain[..(shown * data.Features)], shown, side, side, 1), 0);
         var fit = Trainer.Fit(ctx, m, log, Name, ctx.Epochs, ctx.Batch(data.TrainRows), ctx.Seed);
         Trainer.Report(ctx, fit);
         ctx.Line();

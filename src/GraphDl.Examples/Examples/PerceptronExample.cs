@@ -81,6 +81,9 @@ public sealed class PerceptronExample : Example
         using var xorLog = ctx.OpenLog("xor");
         using var session = new Session(g);
         session.Run(g.GlobalVariablesInitializer());
+        foreach (var p in gates)
+            p.Log.Graph(g);
+        xorLog.Graph(g);
 
         float[] Targets(Func<int, int, int> f) => Enumerable.Range(0, 4).Select(i => (float)f((int)Inputs[2 * i], (int)Inputs[2 * i + 1])).ToArray();
         int[] Predict(Perceptron p, float[] inputs) =>
@@ -110,6 +113,7 @@ public sealed class PerceptronExample : Example
                         converged[p.Name] = epoch;
                     p.Log.Scalar("train/loss", errors / 4.0, epoch);
                     p.Log.Scalar("train/accuracy", accuracy, epoch);
+                    p.Log.Parameters(session, [(null, p.W), (null, p.B)], epoch);
                     totalErrors += errors;
                 }
                 double xorAccuracy = Metrics.Accuracy(Xor(), Targets((a, b) => a ^ b).Select(v => (int)v).ToArray());

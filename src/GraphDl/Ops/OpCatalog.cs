@@ -41,6 +41,7 @@ public static class OpCatalog
         // convolution ops (helper: cnn)
         // recurrent ops (helper: rnn)
         // summary ops (helper: tensorboard)
+        SummaryOps.ScalarSummary, SummaryOps.HistogramSummary, SummaryOps.ImageSummary, SummaryOps.TensorSummaryV2, SummaryOps.MergeSummary,
         // training ops (helper: train)
         ApplyOps.ApplyGradientDescent, ApplyOps.ApplyMomentum, ApplyOps.ApplyAdagrad, ApplyOps.ApplyRMSProp,
         ApplyOps.ApplyCenteredRMSProp, ApplyOps.ApplyAdam,

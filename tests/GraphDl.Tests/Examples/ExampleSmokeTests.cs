@@ -43,6 +43,7 @@ public sealed class ExampleSmokeTests
             Assert.That(last.Keys, Is.SupersetOf(tags), dir);
             string hparams = ExampleRun.Hparams(dir);
             Assert.That(hparams, Does.Contain($"| example | {name} |").And.Contain("| seed | 1 |"));
+            ExampleRun.AssertGraphAndHistograms(dir);
         }
         foreach (string extra in extraFolders)
             Assert.That(ExampleRun.LastScalars(result.LogDir(extra)), Is.Not.Empty, extra);

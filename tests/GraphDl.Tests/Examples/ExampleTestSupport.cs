@@ -47,6 +47,24 @@ internal sealed class ExampleRun : IDisposable
         return "";
     }
 
+    /// <summary>The folder's event file holds exactly one graph, a well-formed GraphDef (no dangling inputs, no duplicate
+    /// names), and <c>weights/*</c> histograms whose buckets add up.</summary>
+    public static void AssertGraphAndHistograms(string dir)
+    {
+        string file = Directory.EnumerateFiles(dir).Single(f => Path.GetFileName(f).Contains("tfevents", StringComparison.Ordinal));
+        var events = EventFileReader.ReadEvents(file, tolerateTruncatedTail: false).ToList();
+        var graph = events.Where(e => e.WhatCase == Event.WhatOneofCase.GraphDef).ToList();
+        Assert.That(graph, Has.Count.EqualTo(1), $"{dir}: one graph_def event");
+        var def = GraphDef.Parser.ParseFrom(graph[0].GraphDef);
+        Assert.That(def.Node, Is.Not.Empty);
+        Assert.That(GraphDefExport.Validate(def), Is.Empty, dir);
+        var histos = events.Where(e => e.WhatCase == Event.WhatOneofCase.Summary)
+            .SelectMany(e => e.Summary.Value).Where(v => v.Histo != null).ToList();
+        Assert.That(histos.Select(h => h.Tag), Has.Some.StartsWith("weights/"), dir);
+        foreach (var h in histos)
+            Assert.That(h.Histo.Bucket.Sum(), Is.EqualTo(h.Histo.Num), h.Tag);
+    }
+
     public void Dispose()
     {
         try { Directory.Delete(LogDir, recursive: true); } catch (IOException) { }

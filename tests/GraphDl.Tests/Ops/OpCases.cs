@@ -38,6 +38,11 @@ public static partial class OpCases
         [ApplyOps.ApplyRMSProp] = "stateful; OptimizerTests",
         [ApplyOps.ApplyCenteredRMSProp] = "stateful; OptimizerTests",
         [ApplyOps.ApplyAdam] = "stateful; OptimizerTests",
+        [SummaryOps.ScalarSummary] = "outputs serialized Summary bytes, not numbers; SummaryOpTests",
+        [SummaryOps.HistogramSummary] = "outputs serialized Summary bytes, not numbers; SummaryOpTests",
+        [SummaryOps.ImageSummary] = "outputs serialized Summary bytes (PNG), not numbers; SummaryOpTests",
+        [SummaryOps.TensorSummaryV2] = "outputs serialized Summary bytes, not numbers; SummaryOpTests",
+        [SummaryOps.MergeSummary] = "outputs serialized Summary bytes, not numbers; SummaryOpTests",
     };
 
     [OpCaseSource]
