@@ -86,67 +86,22 @@ sealed class PngImage
         return (BinaryPrimitives.ReadInt32BigEndian(png.AsSpan(16)), BinaryPrimitives.ReadInt32BigEndian(png.AsSpan(20)));
     }
 
+    /// <summary>Decodes with the tests' own PNG decoder (Summaries/PngDecoder.cs) and widens to RGBA.</summary>
     public static PngImage Decode(byte[] png)
     {
         var (width, height) = ReadSize(png);
-        byte bitDepth = png[24], colorType = png[25], interlace = png[28];
-        Assert.That((bitDepth, interlace), Is.EqualTo(((byte)8, (byte)0)), "8-bit, not interlaced");
-        int channels = colorType switch { 2 => 3, 6 => 4, _ => throw new AssertionException($"colour type {colorType} not supported") };
-
-        var idat = new MemoryStream();
-        bool sawEnd = false;
-        for (int at = 8; at < png.Length;)
-        {
-            int length = BinaryPrimitives.ReadInt32BigEndian(png.AsSpan(at));
-            string type = System.Text.Encoding.ASCII.GetString(png, at + 4, 4);
-            if (type == "IDAT") idat.Write(png, at + 8, length);
-            if (type == "IEND") { sawEnd = true; break; }
-            at += 12 + length;
-        }
-        Assert.That(sawEnd, "IEND chunk");
-
-        int stride = width * channels;
-        var raw = new byte[(stride + 1) * height];
-        idat.Position = 0;
-        using (var z = new ZLibStream(idat, CompressionMode.Decompress)) z.ReadExactly(raw);
-
-        var pixels = new byte[stride * height];
-        for (int y = 0; y < height; y++)
-        {
-            byte filter = raw[y * (stride + 1)];
-            for (int i = 0; i < stride; i++)
-            {
-                int x = raw[y * (stride + 1) + 1 + i];
-                int a = i >= channels ? pixels[y * stride + i - channels] : 0;
-                int b = y > 0 ? pixels[(y - 1) * stride + i] : 0;
-                int c = i >= channels && y > 0 ? pixels[(y - 1) * stride + i - channels] : 0;
-                int predicted = filter switch
-                {
-                    0 => 0,
-                    1 => a,
-                    2 => b,
-                    3 => (a + b) / 2,
-                    4 => Paeth(a, b, c),
-                    _ => throw new AssertionException($"bad filter {filter} on row {y}"),
-                };
-                pixels[y * stride + i] = (byte)(x + predicted);
-            }
-        }
+        var img = GraphDl.Tests.Summaries.PngDecoder.Decode(png);
+        int ch = img.Channels;
         var rgba = new byte[width * height * 4];
         for (int p = 0; p < width * height; p++)
         {
-            rgba[p * 4] = pixels[p * channels];
-            rgba[p * 4 + 1] = pixels[p * channels + 1];
-            rgba[p * 4 + 2] = pixels[p * channels + 2];
-            rgba[p * 4 + 3] = channels == 4 ? pixels[p * channels + 3] : (byte)255;
+            bool gray = ch <= 2;
+            rgba[p * 4] = img.Pixels[p * ch];
+            rgba[p * 4 + 1] = img.Pixels[p * ch + (gray ? 0 : 1)];
+            rgba[p * 4 + 2] = img.Pixels[p * ch + (gray ? 0 : 2)];
+            rgba[p * 4 + 3] = ch == 4 ? img.Pixels[p * ch + 3] : ch == 2 ? img.Pixels[p * ch + 1] : (byte)255;
         }
         return new PngImage(width, height, rgba);
-    }
-
-    static int Paeth(int a, int b, int c)
-    {
-        int p = a + b - c, pa = Math.Abs(p - a), pb = Math.Abs(p - b), pc = Math.Abs(p - c);
-        return pa <= pb && pa <= pc ? a : pb <= pc ? b : c;
     }
 
     /// <summary>Pixels within <paramref name="tolerance"/> (per channel) of an opaque colour given as #RRGGBB.</summary>
