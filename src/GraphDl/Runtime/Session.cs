@@ -182,12 +182,13 @@ public sealed class Session : IDisposable
     void CheckFeed(Tensor t, NDArray v)
     {
         if (t.Graph != Graph) throw new FeedException($"feed {t.Name} belongs to another graph");
-        string what = t.Op.Type == "Placeholder" ? $"placeholder '{t.Op.Name}'" : $"tensor '{t.Name}'";
         if (v.DType != t.DType)
-            throw new FeedException($"cannot feed {v.DType.Name()} into {what} of dtype {t.DType.Name()}");
+            throw new FeedException($"cannot feed {v.DType.Name()} into {Describe(t)} of dtype {t.DType.Name()}");
         if (!t.Shape.Accepts(v.Dims))
-            throw new FeedException($"cannot feed value of shape {Shape.Format(v.Dims)} into {what} of shape {t.Shape}");
+            throw new FeedException($"cannot feed value of shape {Shape.Format(v.Dims)} into {Describe(t)} of shape {t.Shape}");
     }
+
+    static string Describe(Tensor t) => t.Op.Type == "Placeholder" ? $"placeholder '{t.Op.Name}'" : $"tensor '{t.Name}'";
 
     void CheckGrowth()
     {
