@@ -40,6 +40,8 @@ public static class OpCatalog
         ClipOps.ClipByValue,
         // convolution ops (helper: cnn)
         // recurrent ops (helper: rnn)
+        RnnSequenceOps.RnnSequence, RnnSequenceOps.RnnSequenceGrad, RnnSequenceOps.GruSequence, RnnSequenceOps.GruSequenceGrad,
+        RnnSequenceOps.LstmSequence, RnnSequenceOps.LstmSequenceGrad,
         // summary ops (helper: tensorboard)
         // training ops (helper: train)
         ApplyOps.ApplyGradientDescent, ApplyOps.ApplyMomentum, ApplyOps.ApplyAdagrad, ApplyOps.ApplyRMSProp,
