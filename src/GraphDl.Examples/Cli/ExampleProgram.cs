@@ -28,6 +28,9 @@ public static class ExampleProgram
         new OptimizersExample(),
         new CsvClassifierExample(),
         new CsvRegressorExample(),
+        new RnnForecastExample(),
+        new RnnSunspotsExample(),
+        new CharRnnExample(),
     ];
 
     /// <summary>Runs the command line and returns the exit code; prints to <paramref name="output"/> (the console when null).</summary>
