@@ -31,6 +31,7 @@ public static class ExampleProgram
         new RnnForecastExample(),
         new RnnSunspotsExample(),
         new CharRnnExample(),
+        new VanishingGradientsExample(),
     ];
 
     /// <summary>Runs the command line and returns the exit code; prints to <paramref name="output"/> (the console when null).</summary>

@@ -66,3 +66,20 @@ public sealed class RnnExampleTests
         Assert.That(GraphDl.Examples.CharRnnExample.BigramBits(ids, (int)(ids.Length * 0.9)), Is.EqualTo(3.406).Within(0.0005));
     }
 }
+
+/// <summary>vanishing-gradients runs and logs a gradient norm per time step for both cells.</summary>
+public sealed class VanishingGradientsExampleTests
+{
+    [Test]
+    public void Smoke()
+    {
+        using var run = new ExampleRun();
+        var r = run.Run("vanishing-gradients", "--smoke", "--steps", "12");
+        foreach (string v in new[] { "rnn", "lstm" })
+        {
+            var points = GraphDl.Summaries.EventFileReader.ReadScalars(r.LogDir(v)).Where(p => p.Tag == "gradient/norm").ToList();
+            Assert.That(points.Select(p => p.Step), Is.EqualTo(Enumerable.Range(1, 12).Select(i => (long)i)), v);
+            Assert.That(double.IsFinite(r.Metric("gradient/ratio_first_to_last", v)), v);
+        }
+    }
+}
