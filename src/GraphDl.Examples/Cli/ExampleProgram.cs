@@ -28,6 +28,10 @@ public static class ExampleProgram
         new OptimizersExample(),
         new CsvClassifierExample(),
         new CsvRegressorExample(),
+        new RnnForecastExample(),
+        new RnnSunspotsExample(),
+        new CharRnnExample(),
+        new VanishingGradientsExample(),
     ];
 
     /// <summary>Runs the command line and returns the exit code; prints to <paramref name="output"/> (the console when null).</summary>

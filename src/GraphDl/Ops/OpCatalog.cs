@@ -40,6 +40,8 @@ public static class OpCatalog
         ClipOps.ClipByValue,
         // convolution ops (helper: cnn)
         // recurrent ops (helper: rnn)
+        RnnSequenceOps.RnnSequence, RnnSequenceOps.RnnSequenceGrad, RnnSequenceOps.GruSequence, RnnSequenceOps.GruSequenceGrad,
+        RnnSequenceOps.LstmSequence, RnnSequenceOps.LstmSequenceGrad,
         // summary ops (helper: tensorboard)
         SummaryOps.ScalarSummary, SummaryOps.HistogramSummary, SummaryOps.ImageSummary, SummaryOps.TensorSummaryV2, SummaryOps.MergeSummary,
         // training ops (helper: train)
