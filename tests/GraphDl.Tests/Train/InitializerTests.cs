@@ -96,3 +96,29 @@ public class StaticShapeTests
         Assert.That(g.ZerosLike(g.RandomUniform(Shape.Of(2, 3))).Shape, Is.EqualTo(Shape.Of(2, 3)));
     }
 }
+
+public class SubnormalFlushTests
+{
+    [Test]
+    public void DecayingAccumulators_FlushSubnormalsToZero()
+    {
+        foreach (var make in new Func<GraphDl.Train.Optimizer>[] { () => new GraphDl.Train.AdamOptimizer(0.1), () => new GraphDl.Train.MomentumOptimizer(0.1, 0.9), () => new GraphDl.Train.RMSPropOptimizer(0.1, momentum: 0.9) })
+        {
+            var g = new Graph();
+            var w = g.Variable(NDArray.From(new float[] { 1, 1, 1, 1, 1, 1, 1, 1, 1 }), "w");
+            var gate = g.Placeholder(DType.Float32, Shape.Scalar, "gate");
+            var loss = g.Sum(w.Value * gate);
+            var opt = make();
+            var train = opt.Minimize(loss);
+            using var s = new Session(g);
+            s.Run(g.GlobalVariablesInitializer());
+            s.Run([loss], [(gate, 1e-20f)], [train]);     // tiny gradients: accumulators near the subnormal range
+            for (int i = 0; i < 400; i++) s.Run([loss], [(gate, 0f)], [train]);   // then none: they decay
+            foreach (var slot in opt.GetSlotNames())
+            {
+                var values = opt.GetSlot(w, slot)!.Eval(s).ToArray<float>();
+                Assert.That(values.All(v => v == 0 || Math.Abs(v) >= 1.17549435E-38f), $"{opt.Name}/{slot} holds subnormals: {values[0]:R}");
+            }
+        }
+    }
+}
