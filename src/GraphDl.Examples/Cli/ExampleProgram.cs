@@ -26,6 +26,9 @@ public static class ExampleProgram
         new DeepNnExample(),
         new RegularizationExample(),
         new OptimizersExample(),
+        new EdgeDetectionExample(),
+        new LeNet5Example(),
+        new AlexNetExample(),
         new CsvClassifierExample(),
         new CsvRegressorExample(),
     ];

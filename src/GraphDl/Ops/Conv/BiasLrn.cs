@@ -64,7 +64,9 @@ namespace GraphDl.Ops
         {
             int c = b.Length;
             if (c == 0) return;
-            for (int o = 0; o < v.Length; o += c) TensorPrimitives.Add(v.Slice(o, c), b, y.Slice(o, c));
+            if (c >= 16) { for (int o = 0; o < v.Length; o += c) TensorPrimitives.Add(v.Slice(o, c), b, y.Slice(o, c)); return; }
+            for (int o = 0; o < v.Length; o += c)
+                for (int i = 0; i < c; i++) y[o + i] = v[o + i] + b[i];
         }
 
         static void Sum<T>(ReadOnlySpan<T> v, Span<T> y) where T : unmanaged, INumber<T>
@@ -72,7 +74,9 @@ namespace GraphDl.Ops
             int c = y.Length;
             y.Clear();
             if (c == 0) return;
-            for (int o = 0; o < v.Length; o += c) TensorPrimitives.Add(y, v.Slice(o, c), y);
+            if (c >= 16) { for (int o = 0; o < v.Length; o += c) TensorPrimitives.Add(y, v.Slice(o, c), y); return; }
+            for (int o = 0; o < v.Length; o += c)
+                for (int i = 0; i < c; i++) y[i] += v[o + i];
         }
     }
 

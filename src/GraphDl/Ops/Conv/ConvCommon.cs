@@ -131,30 +131,52 @@ internal static unsafe class ConvCore<T> where T : unmanaged, INumber<T>
             Devices.Cpu.Gemm.Dgemm(ta, tb, m, n, k, 1.0, (double*)a, lda, (double*)b, ldb, accumulate ? 1.0 : 0.0, (double*)c, ldc, pool);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static void Copy(T* src, T* dst, int n)
+    {
+        if (n <= 16) { for (int i = 0; i < n; i++) dst[i] = src[i]; }
+        else Buffer.MemoryCopy(src, dst, (long)n * sizeof(T), (long)n * sizeof(T));
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static void Zero(T* dst, int n)
+    {
+        if (n <= 16) { for (int i = 0; i < n; i++) dst[i] = T.Zero; }
+        else new Span<T>(dst, n).Clear();
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static void AddTo(T* dst, T* src, int n)
+    {
+        if (n < 16) { for (int i = 0; i < n; i++) dst[i] += src[i]; }
+        else System.Numerics.Tensors.TensorPrimitives.Add(new ReadOnlySpan<T>(dst, n), new ReadOnlySpan<T>(src, n), new Span<T>(dst, n));
+    }
+
     /// <summary>Rows [r0, r0 + cnt) of the im2col matrix [rows, KH·KW·C] into <paramref name="col"/>.</summary>
     public static void Im2Col(in ConvGeom g, T* x, T* col, int r0, int cnt)
     {
         int C = g.C, K = g.K, ohw = g.OH * g.OW, kwc = g.KW * g.C;
+        int n = r0 / ohw, p = r0 - n * ohw, oh = p / g.OW, ow = p - oh * g.OW;
         for (int t = 0; t < cnt; t++)
         {
-            int r = r0 + t, n = r / ohw, p = r - n * ohw, oh = p / g.OW, ow = p - oh * g.OW;
             T* dst = col + (long)t * K;
             int iw0 = ow * g.SW - g.PL;
             bool rowInside = g.DW == 1 && iw0 >= 0 && iw0 + g.KW <= g.W;
+            T* img = x + (long)n * g.H * g.W * C;
             for (int kh = 0; kh < g.KH; kh++, dst += kwc)
             {
                 int ih = oh * g.SH - g.PT + kh * g.DH;
-                if ((uint)ih >= (uint)g.H) { new Span<T>(dst, kwc).Clear(); continue; }
-                T* src = x + (((long)n * g.H + ih) * g.W) * C;
-                if (rowInside) { new ReadOnlySpan<T>(src + (long)iw0 * C, kwc).CopyTo(new Span<T>(dst, kwc)); continue; }
+                if ((uint)ih >= (uint)g.H) { Zero(dst, kwc); continue; }
+                T* src = img + (long)ih * g.W * C;
+                if (rowInside) { Copy(src + (long)iw0 * C, dst, kwc); continue; }
                 for (int kw = 0; kw < g.KW; kw++)
                 {
                     int iw = iw0 + kw * g.DW;
-                    var d = new Span<T>(dst + kw * C, C);
-                    if ((uint)iw >= (uint)g.W) d.Clear();
-                    else new ReadOnlySpan<T>(src + (long)iw * C, C).CopyTo(d);
+                    if ((uint)iw >= (uint)g.W) Zero(dst + kw * C, C);
+                    else Copy(src + (long)iw * C, dst + kw * C, C);
                 }
             }
+            if (++ow == g.OW) { ow = 0; if (++oh == g.OH) { oh = 0; n++; } }
         }
     }
 
@@ -162,31 +184,26 @@ internal static unsafe class ConvCore<T> where T : unmanaged, INumber<T>
     public static void Col2ImAdd(in ConvGeom g, T* col, T* dx, int r0, int cnt)
     {
         int C = g.C, K = g.K, ohw = g.OH * g.OW, kwc = g.KW * g.C;
+        int n = r0 / ohw, p = r0 - n * ohw, oh = p / g.OW, ow = p - oh * g.OW;
         for (int t = 0; t < cnt; t++)
         {
-            int r = r0 + t, n = r / ohw, p = r - n * ohw, oh = p / g.OW, ow = p - oh * g.OW;
             T* src = col + (long)t * K;
             int iw0 = ow * g.SW - g.PL;
             bool rowInside = g.DW == 1 && iw0 >= 0 && iw0 + g.KW <= g.W;
+            T* img = dx + (long)n * g.H * g.W * C;
             for (int kh = 0; kh < g.KH; kh++, src += kwc)
             {
                 int ih = oh * g.SH - g.PT + kh * g.DH;
                 if ((uint)ih >= (uint)g.H) continue;
-                T* dst = dx + (((long)n * g.H + ih) * g.W) * C;
-                if (rowInside)
-                {
-                    var d = new Span<T>(dst + (long)iw0 * C, kwc);
-                    System.Numerics.Tensors.TensorPrimitives.Add(d, new ReadOnlySpan<T>(src, kwc), d);
-                    continue;
-                }
+                T* dst = img + (long)ih * g.W * C;
+                if (rowInside) { AddTo(dst + (long)iw0 * C, src, kwc); continue; }
                 for (int kw = 0; kw < g.KW; kw++)
                 {
                     int iw = iw0 + kw * g.DW;
-                    if ((uint)iw >= (uint)g.W) continue;
-                    var d = new Span<T>(dst + (long)iw * C, C);
-                    System.Numerics.Tensors.TensorPrimitives.Add(d, new ReadOnlySpan<T>(src + kw * C, C), d);
+                    if ((uint)iw < (uint)g.W) AddTo(dst + (long)iw * C, src + kw * C, C);
                 }
             }
+            if (++ow == g.OW) { ow = 0; if (++oh == g.OH) { oh = 0; n++; } }
         }
     }
 

@@ -158,7 +158,10 @@ namespace GraphDl.Ops
                     int C = g.C;
                     long img = (long)g.H * g.W * C, oimg = (long)g.OH * g.OW * C;
                     T* x = A == null ? null : A + n * img;
-                    if (Mode is 1 or 4) new Span<T>(Y + n * img, (int)img).Clear();
+                    T* dx = Y + n * img;
+                    if (Mode is 1 or 4) new Span<T>(dx, (int)img).Clear();
+                    Span<T> bv = C <= 512 ? stackalloc T[C] : new T[C];
+                    Span<int> bi = C <= 512 ? stackalloc int[C] : new int[C];
                     for (int oh = 0; oh < g.OH; oh++)
                     {
                         int h0 = oh * g.SH - g.PT, h1 = Math.Min(h0 + g.KH, g.H);
@@ -168,63 +171,64 @@ namespace GraphDl.Ops
                             int w0 = ow * g.SW - g.PL, w1 = Math.Min(w0 + g.KW, g.W);
                             w0 = Math.Max(w0, 0);
                             long o = n * oimg + ((long)oh * g.OW + ow) * C;
+                            T* yo = Y + o;
                             switch (Mode)
                             {
                                 case 0: // max
                                 {
-                                    var dst = new Span<T>(Y + o, C);
-                                    new ReadOnlySpan<T>(x + ((long)h0 * g.W + w0) * C, C).CopyTo(dst);
+                                    T* first = x + ((long)h0 * g.W + w0) * C;
+                                    for (int ch = 0; ch < C; ch++) yo[ch] = first[ch];
                                     for (int h = h0; h < h1; h++)
                                         for (int w = w0; w < w1; w++)
-                                            if (h != h0 || w != w0) MaxInto(dst, new ReadOnlySpan<T>(x + ((long)h * g.W + w) * C, C));
+                                        {
+                                            T* v = x + ((long)h * g.W + w) * C;
+                                            for (int ch = 0; ch < C; ch++) if (v[ch] > yo[ch]) yo[ch] = v[ch];
+                                        }
                                     break;
                                 }
                                 case 3: // avg
                                 {
-                                    var dst = new Span<T>(Y + o, C);
-                                    dst.Clear();
+                                    for (int ch = 0; ch < C; ch++) yo[ch] = T.Zero;
                                     for (int h = h0; h < h1; h++)
                                         for (int w = w0; w < w1; w++)
-                                            TensorPrimitives.Add(dst, new ReadOnlySpan<T>(x + ((long)h * g.W + w) * C, C), dst);
-                                    TensorPrimitives.Multiply(dst, T.One / T.CreateTruncating((h1 - h0) * (w1 - w0)), dst);
+                                        {
+                                            T* v = x + ((long)h * g.W + w) * C;
+                                            for (int ch = 0; ch < C; ch++) yo[ch] += v[ch];
+                                        }
+                                    T inv = T.One / T.CreateTruncating((h1 - h0) * (w1 - w0));
+                                    for (int ch = 0; ch < C; ch++) yo[ch] *= inv;
                                     break;
                                 }
                                 case 4: // avg grad
                                 {
                                     T inv = T.One / T.CreateTruncating((h1 - h0) * (w1 - w0));
-                                    var dy = new ReadOnlySpan<T>(B + o, C);
-                                    T* dx = Y + n * img;
+                                    T* dy = B + o;
                                     for (int h = h0; h < h1; h++)
                                         for (int w = w0; w < w1; w++)
                                         {
-                                            var d = new Span<T>(dx + ((long)h * g.W + w) * C, C);
+                                            T* d = dx + ((long)h * g.W + w) * C;
                                             for (int ch = 0; ch < C; ch++) d[ch] += dy[ch] * inv;
                                         }
                                     break;
                                 }
                                 default: // 1: max grad (scatter to argmax), 2: max grad-grad (gather from argmax)
-                                    for (int ch = 0; ch < C; ch++)
-                                    {
-                                        long best = ((long)h0 * g.W + w0) * C + ch;
-                                        T bv = x[best];
-                                        for (int h = h0; h < h1; h++)
-                                            for (int w = w0; w < w1; w++)
-                                            {
-                                                long at = ((long)h * g.W + w) * C + ch;
-                                                if (x[at] > bv) { bv = x[at]; best = at; }
-                                            }
-                                        if (Mode == 1) Y[n * img + best] += B[o + ch];
-                                        else Y[o + ch] = B[n * img + best];
-                                    }
+                                {
+                                    int f0 = (h0 * g.W + w0) * C;
+                                    for (int ch = 0; ch < C; ch++) { bv[ch] = x[f0 + ch]; bi[ch] = f0 + ch; }
+                                    for (int h = h0; h < h1; h++)
+                                        for (int w = w0; w < w1; w++)
+                                        {
+                                            int at = (h * g.W + w) * C;
+                                            T* v = x + at;
+                                            for (int ch = 0; ch < C; ch++) if (v[ch] > bv[ch]) { bv[ch] = v[ch]; bi[ch] = at + ch; }
+                                        }
+                                    if (Mode == 1) { T* dy = B + o; for (int ch = 0; ch < C; ch++) dx[bi[ch]] += dy[ch]; }
+                                    else { T* src = B + n * img; for (int ch = 0; ch < C; ch++) yo[ch] = src[bi[ch]]; }
                                     break;
+                                }
                             }
                         }
                     }
-                }
-
-                static void MaxInto(Span<T> acc, ReadOnlySpan<T> v)
-                {
-                    for (int i = 0; i < acc.Length; i++) if (v[i] > acc[i]) acc[i] = v[i];
                 }
             }
         }
