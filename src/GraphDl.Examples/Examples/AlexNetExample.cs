@@ -44,7 +44,8 @@ public sealed class AlexNetExample : Example
         Tensor Block(Tensor h, int filters, int k)
         {
             h = g.Conv2D(h, filters, k, padding: "same", useBias: false);
-            h = g.BatchNormalization(h, training);
+            // Momentum 0.9 (not TF's 0.99): with ~125 steps per epoch the averages must settle within an epoch.
+            h = g.BatchNormalization(h, training, momentum: 0.9);
             return g.Relu(h);
         }
         Func<Tensor, Tensor> relu = t => g.Relu(t);
