@@ -61,7 +61,8 @@ public static partial class LayerBuilders
             if (shape[d] < 0)
                 throw new GraphBuildException($"Dense: input {x.Name} of shape {shape}: only the first dimension may be unknown{CallSite.Describe()}");
 
-        using (g.VariableScope(name ?? UniqueLayerName(g, "dense")))
+        string scope = name ?? UniqueLayerName(g, "dense");
+        using (g.VariableScope(scope))
         {
             var kernel = g.GetVariable("kernel", new Shape(inDim, units), x.DType, kernelInitializer, trainable: true, regularizer: kernelRegularizer);
             var bias = useBias ? g.GetVariable("bias", new Shape(units), x.DType, biasInitializer ?? Initializers.Zeros()) : null;
@@ -76,7 +77,9 @@ public static partial class LayerBuilders
                 y = g.Reshape(y, outDims);
                 if (shape[0] >= 0) y.SetShape(new Shape([shape[0], .. outDims[1..]]));
             }
-            return activation != null ? activation(y) : y;
+            if (activation != null) y = activation(y);
+            ModelSummary.Record(g, scope, "Dense", y, bias != null ? [kernel, bias] : [kernel]);
+            return y;
         }
     }
 }

@@ -39,6 +39,9 @@ public static class OpCatalog
         LossOps.SoftmaxCrossEntropyWithLogits, LossOps.SparseSoftmaxCrossEntropyWithLogits, LossOps.L2Loss,
         ClipOps.ClipByValue,
         // convolution ops (helper: cnn)
+        ConvOps.Conv2D, ConvOps.Conv2DBackpropInput, ConvOps.Conv2DBackpropFilter,
+        PoolOps.MaxPool, PoolOps.MaxPoolGrad, PoolOps.MaxPoolGradGrad, PoolOps.AvgPool, PoolOps.AvgPoolGrad,
+        BiasOps.BiasAdd, BiasOps.BiasAddGrad, LrnOps.LRN, LrnOps.LRNGrad,
         // recurrent ops (helper: rnn)
         RnnSequenceOps.RnnSequence, RnnSequenceOps.RnnSequenceGrad, RnnSequenceOps.GruSequence, RnnSequenceOps.GruSequenceGrad,
         RnnSequenceOps.LstmSequence, RnnSequenceOps.LstmSequenceGrad,

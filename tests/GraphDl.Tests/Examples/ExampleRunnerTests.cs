@@ -21,7 +21,8 @@ public sealed class ExampleRunnerTests
         string[] expected =
         [
             "linear-regression", "perceptron", "xor", "logistic-regression", "shallow-nn", "initialization", "deep-nn",
-            "regularization", "optimizers", "csv-classifier", "csv-regressor", "rnn-forecast", "rnn-sunspots", "char-rnn", "vanishing-gradients",
+            "regularization", "optimizers", "edge-detection", "lenet5", "alexnet", "csv-classifier", "csv-regressor",
+            "rnn-forecast", "rnn-sunspots", "char-rnn", "vanishing-gradients",
         ];
         Assert.That(ExampleProgram.Catalog().Select(e => e.Name), Is.EqualTo(expected));
         foreach (var e in ExampleProgram.Catalog())

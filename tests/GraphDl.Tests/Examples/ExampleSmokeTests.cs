@@ -19,6 +19,9 @@ public sealed class ExampleSmokeTests
         yield return Case("deep-nn", null, Classification);
         yield return Case("regularization", ["none", "l2", "l1", "dropout"], [.. Classification, "weights/norm"]);
         yield return Case("optimizers", ["batch-gd", "sgd", "minibatch-gd", "momentum", "rmsprop", "adam"], [.. Classification, "updates/train_loss"]);
+        yield return Case("edge-detection", null, ["edges/vertical_mean_abs", "edges/horizontal_mean_abs"]);
+        yield return Case("lenet5", null, Classification);
+        yield return Case("alexnet", null, Classification);
         yield return Case("csv-classifier", null, Classification);
         yield return Case("csv-regressor", null, Regression);
     }
