@@ -43,13 +43,16 @@ public sealed class CnnModel : IDisposable
     public Tensor Predictions { get; }
     /// <summary>One optimizer step (with the update ops).</summary>
     public Operation TrainOp { get; private set; } = null!;
+    /// <summary>The trained variables and their gradients (after <see cref="Minimize"/>), for histograms.</summary>
+    public IReadOnlyList<(Tensor? Grad, Variable Var)> Gradients { get; private set; } = [];
     /// <summary>The session (after <see cref="Start"/>).</summary>
     public Session Session => _session ?? throw new InvalidOperationException("Call Start() first.");
 
     /// <summary>Adds the train op: the optimizer's step grouped with the update ops.</summary>
     public void Minimize(Optimizer optimizer)
     {
-        var step = optimizer.Minimize(Loss);
+        Gradients = optimizer.ComputeGradients(Loss);
+        var step = optimizer.ApplyGradients(Gradients);
         var updates = Graph.GetCollection<Operation>(GraphKeys.UpdateOps);
         TrainOp = updates.Count == 0 ? step : Graph.Group([step, .. updates], "train");
     }
@@ -98,6 +101,13 @@ public sealed class CnnModel : IDisposable
         Tensor[] fetches = [Loss, Predictions];
         Operation[] targets = [TrainOp];
         var yes = NDArray.Scalar(true);
+        log.Graph(Graph);
+        // Histograms of weights and gradients use a fixed slice of the training set, in inference mode.
+        int probeRows = Math.Min(256, Data.TrainRows);
+        var probe = Enumerable.Range(0, probeRows).ToArray();
+        var probeImages = Images(Data.XTrain, probe);
+        (Tensor, NDArray)[] probeFeeds = [(X, probeImages), (Labels, NDArray.From(Data.LabelsTrain[..probeRows], probeRows)), (Training, NDArray.Scalar(false))];
+        log.Images("inputs", Images(Data.XTrain, probe.AsSpan(0, Math.Min(3, probeRows))), 0);
         ctx.Progress(label, epochs, progress =>
         {
             for (int epoch = 1; epoch <= epochs; epoch++)
@@ -124,6 +134,7 @@ public sealed class CnnModel : IDisposable
                 log.Scalar("train/loss", trainLoss, epoch);
                 log.Scalar("train/accuracy", trainAcc, epoch);
                 log.Scalar("test/accuracy", testAcc, epoch);
+                log.Parameters(Session, Gradients, epoch, probeFeeds);
                 progress.Epoch(epoch, trainLoss, $"test/accuracy {testAcc:F4}");
             }
         });
