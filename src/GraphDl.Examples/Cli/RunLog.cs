@@ -5,7 +5,8 @@ namespace GraphDl.Examples;
 
 /// <summary>The TensorBoard log of one run (or one variant of a run), with the examples' tag conventions: the graph once,
 /// <c>train/*</c> and <c>test/*</c> scalars per epoch, histograms <c>weights/&lt;variable&gt;</c> and
-/// <c>gradients/&lt;variable&gt;</c>, the hyper-parameters as the text <c>hparams</c>, and a few input images.</summary>
+/// <c>gradients/&lt;variable&gt;</c>, the hyper-parameters as the text <c>hparams</c>, a few input images, and the trace of one
+/// training step (run metadata <c>step_1</c> for TensorBoard's "Session runs" view, and <c>trace.json</c> beside the event file).</summary>
 public sealed class RunLog : IDisposable
 {
     readonly FileWriter _writer;
@@ -54,6 +55,21 @@ public sealed class RunLog : IDisposable
 
     /// <summary>Logs up to <paramref name="maxOutputs"/> images of a <c>[batch, h, w, c]</c> array as <c>tag/image/i</c>.</summary>
     public void Images(string tag, NDArray images, long step, int maxOutputs = 3) => _writer.AddImages(tag, images, step, maxOutputs);
+
+    /// <summary>Name of the Chrome trace file <see cref="TracedRun"/> writes into <see cref="Dir"/>.</summary>
+    public const string TraceFileName = "trace.json";
+
+    /// <summary>Runs one step with a full trace (TF1's <c>RunOptions(trace_level=FULL_TRACE)</c>), logs it as run metadata tagged
+    /// <c>step_&lt;step&gt;</c> at <paramref name="step"/>, and writes the same trace as Chrome trace JSON to
+    /// <see cref="TraceFileName"/> in <see cref="Dir"/> (chrome://tracing, Perfetto). Returns the fetched values.</summary>
+    public NDArray[] TracedRun(Session session, Tensor[] fetches, (Tensor, NDArray)[] feeds, Operation[] targets, long step)
+    {
+        var trace = new StepTrace();
+        var values = session.Run(fetches, feeds, targets, new RunOptions { TraceLevel = RunTraceLevel.FullTrace }, trace);
+        _writer.AddRunMetadata(RunMetadataExport.ToRunMetadata(trace), $"step_{step}", step);
+        File.WriteAllText(Path.Combine(Dir, TraceFileName), RunMetadataExport.ToChromeTrace(trace));
+        return values;
+    }
 
     /// <summary>Logs <c>weights/&lt;variable&gt;</c> for each variable and, where given, <c>gradients/&lt;variable&gt;</c> of the
     /// gradient tensor evaluated with <paramref name="feeds"/>, in one session run.</summary>

@@ -19,7 +19,8 @@ public static class Trainer
     /// <paramref name="seed"/>). After every epoch logs, with the epoch as step: <c>train/loss</c> (mean data loss of
     /// the epoch's batches), <c>train/accuracy</c> (classification), <c>test/&lt;metric&gt;</c>, and the histograms
     /// <c>weights/&lt;variable&gt;</c> and <c>gradients/&lt;variable&gt;</c> (gradients of the loss on the whole training split);
-    /// the graph is logged once before the first epoch.
+    /// the graph is logged once before the first epoch, and the first update (step 1 of epoch 1) is traced
+    /// (<see cref="RunLog.TracedRun"/>: run metadata <c>step_1</c>, <c>trace.json</c>).
     /// <paramref name="afterUpdate"/> is called after each optimizer step with the running update count,
     /// <paramref name="afterEpoch"/> after each epoch's logging with the epoch number.
     /// </summary>
@@ -42,7 +43,10 @@ public static class Trainer
                 int seen = 0;
                 foreach (var batch in iterator.Batches(epoch - 1))
                 {
-                    var loss = m.Session.Run(fetches, m.TrainFeeds(batch.Span), targets)[0];
+                    // The first update is traced: run metadata step_1 and trace.json in the log folder.
+                    var loss = updates == 0
+                        ? log.TracedRun(m.Session, fetches, m.TrainFeeds(batch.Span), targets, step: 1)[0]
+                        : m.Session.Run(fetches, m.TrainFeeds(batch.Span), targets)[0];
                     sum += loss.ToDoubleArray()[0] * batch.Length;
                     seen += batch.Length;
                     updates++;

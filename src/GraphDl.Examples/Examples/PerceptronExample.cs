@@ -101,10 +101,14 @@ public sealed class PerceptronExample : Example
                 {
                     float[] targets = Targets(p.Truth);
                     int errors = 0;
+                    bool first = epoch == 1;
                     foreach (var row in order.Batches(epoch - 1 + 1000 * gates.IndexOf(p)))
                     {
                         int i = row.Span[0];
-                        var err = session.Run([p.Error], [(x, NDArray.From(Inputs[(2 * i)..(2 * i + 2)], 1, 2)), (t, NDArray.From(new[] { targets[i] }, 1, 1))], [p.Update]);
+                        (Tensor, NDArray)[] feeds = [(x, NDArray.From(Inputs[(2 * i)..(2 * i + 2)], 1, 2)), (t, NDArray.From(new[] { targets[i] }, 1, 1))];
+                        // The gate's first update is traced: run metadata step_1 and trace.json in its log folder.
+                        var err = first ? p.Log.TracedRun(session, [p.Error], feeds, [p.Update], step: 1) : session.Run([p.Error], feeds, [p.Update]);
+                        first = false;
                         if (err[0].ToFloatArray()[0] != 0)
                             errors++;
                     }

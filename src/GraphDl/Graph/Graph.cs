@@ -61,7 +61,9 @@ public sealed partial class Graph
         return op.Outputs[colon < 0 ? 0 : int.Parse(name[(colon + 1)..])];
     }
 
-    /// <summary>Adds a node; the op's shape rule runs now and a failure names the node and the caller's line.</summary>
+    /// <summary>Adds a node; the op's shape rule runs now and a failure names the node and the caller's line. A
+    /// <paramref name="name"/> ending in '/' (a scope name, as <see cref="CurrentScope"/> gives it) names the node exactly that
+    /// scope without the slash, not made unique again (TF's convention); an existing node of that name is an error.</summary>
     public Operation AddOp(OpDef def, Tensor[] inputs, Attrs? attrs = null, string? name = null, Operation[]? controlInputs = null)
     {
         attrs ??= new Attrs();
@@ -72,7 +74,7 @@ public sealed partial class Graph
             foreach (var t in inputs)
                 if (t.Graph != this)
                     throw new GraphBuildException($"{def.Name} '{name ?? def.Name}': input {t.Name} belongs to another graph{CallSite.Describe()}");
-            string unique = UniqueName(name ?? def.Name);
+            string unique = name is not null && name.EndsWith('/') ? ScopeOpName(def, name) : UniqueName(name ?? def.Name);
             OutputSpec[] specs;
             try { specs = def.Infer(new InferContext(this, inputs, attrs)); }
             catch (ShapeError e)
@@ -111,6 +113,17 @@ public sealed partial class Graph
         namesInUse[full] = count;
         namesInUse[candidate] = 1;
         return candidate;
+    }
+
+    string ScopeOpName(OpDef def, string scope)
+    {
+        string exact = scope[..^1];
+        if (exact.Length == 0 || exact.EndsWith('/'))
+            throw new GraphBuildException($"{def.Name} '{scope}': a scope name must name something before its final '/'{CallSite.Describe()}");
+        if (byName.ContainsKey(exact))
+            throw new GraphBuildException($"{def.Name} '{scope}': the graph already has an operation named '{exact}'{CallSite.Describe()}");
+        namesInUse.TryAdd(exact, 1);
+        return exact;
     }
 
     /// <summary>Opens a name scope; reusing a name gives <c>name_1</c>. A name ending in '/' re-enters that exact scope.</summary>

@@ -21,6 +21,28 @@ public class NamingAndScopesTests
     }
 
     [Test]
+    public void NameEndingInSlash_NamesTheOpExactlyThatScope()
+    {
+        // TF's convention: `with tf.name_scope("loss") as scope: ...; op(name=scope)` makes the node `loss`, helpers under `loss/`.
+        var g = new Graph();
+        var a = g.Placeholder(DType.Float32, Shape.Of(2), "a");
+        Tensor helper, op, op2;
+        using (g.NameScope("loss")) { helper = g.Identity(a); op = g.Identity(helper, g.CurrentScope); }
+        using (g.NameScope("loss")) op2 = g.Identity(a, g.CurrentScope);
+        Assert.That((helper.Op.Name, op.Op.Name, op2.Op.Name), Is.EqualTo(("loss/Identity", "loss", "loss_1")));
+        Assert.That(g.GetOperation("loss"), Is.SameAs(op.Op));
+        // Nested: the scope name is absolute, and a later plain "loss" is made unique past it.
+        using (g.NameScope("outer")) using (g.NameScope("loss")) Assert.That(g.Identity(a, g.CurrentScope).Op.Name, Is.EqualTo("outer/loss"));
+        Assert.That(g.Identity(a, "loss").Op.Name, Is.EqualTo("loss_2"));
+        // Not made unique again: a taken name is an error, and so is a bare "/".
+        var dup = Assert.Throws<GraphBuildException>(() => g.Identity(a, "loss/"));
+        Assert.That(dup!.Message, Does.Contain("already has an operation named 'loss'"));
+        Assert.Throws<GraphBuildException>(() => g.Identity(a, "/"));
+        Assert.That(g.Identity(a, "fresh/").Op.Name, Is.EqualTo("fresh"));
+        Assert.That(g.Identity(a, "fresh").Op.Name, Is.EqualTo("fresh_1"));
+    }
+
+    [Test]
     public void GetVariable_FollowsTf1ReuseRules()
     {
         var g = new Graph();

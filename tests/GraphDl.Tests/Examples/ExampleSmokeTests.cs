@@ -47,6 +47,7 @@ public sealed class ExampleSmokeTests
             string hparams = ExampleRun.Hparams(dir);
             Assert.That(hparams, Does.Contain($"| example | {name} |").And.Contain("| seed | 1 |"));
             ExampleRun.AssertGraphAndHistograms(dir);
+            ExampleRun.AssertTracedStep(dir);
         }
         foreach (string extra in extraFolders)
             Assert.That(ExampleRun.LastScalars(result.LogDir(extra)), Is.Not.Empty, extra);

@@ -65,6 +65,29 @@ internal sealed class ExampleRun : IDisposable
             Assert.That(h.Histo.Bucket.Sum(), Is.EqualTo(h.Histo.Num), h.Tag);
     }
 
+    /// <summary>The folder's event file holds the traced first update as run metadata <c>step_1</c> (step 1, node stats for
+    /// every kernel that ran), and <c>trace.json</c> beside it is Chrome trace JSON of the same kernels.</summary>
+    public static void AssertTracedStep(string dir)
+    {
+        string file = Directory.EnumerateFiles(dir).Single(f => Path.GetFileName(f).Contains("tfevents", StringComparison.Ordinal));
+        var tagged = EventFileReader.ReadEvents(file, tolerateTruncatedTail: false)
+            .Where(e => e.WhatCase == Event.WhatOneofCase.TaggedRunMetadata).ToList();
+        Assert.That(tagged.Select(e => (e.TaggedRunMetadata.Tag, e.Step)), Is.EqualTo(new[] { ("step_1", 1L) }), dir);
+        var meta = RunMetadata.Parser.ParseFrom(tagged[0].TaggedRunMetadata.RunMetadata);
+        var nodes = meta.StepStats.DevStats.SelectMany(d => d.NodeStats).ToList();
+        Assert.That(nodes, Is.Not.Empty, dir);
+        Assert.That(meta.StepStats.DevStats.Select(d => d.Device), Has.All.StartWith("/job:localhost/replica:0/task:0/device:"), dir);
+        Assert.That(nodes.Select(n => n.TimelineLabel), Has.Some.StartsWith("Apply").Or.Some.StartsWith("Assign"), dir); // the update ran
+
+        string tracePath = Path.Combine(dir, RunLog.TraceFileName);
+        Assert.That(File.Exists(tracePath), tracePath);
+        using var trace = System.Text.Json.JsonDocument.Parse(File.ReadAllText(tracePath));
+        var kernels = trace.RootElement.GetProperty("traceEvents").EnumerateArray()
+            .Where(e => e.GetProperty("ph").GetString() == "X").ToList();
+        Assert.That(kernels.Select(k => k.GetProperty("name").GetString()), Is.EqualTo(nodes.Select(n => n.NodeName)), tracePath);
+        Assert.That(kernels.Select(k => k.GetProperty("dur").GetDouble()), Has.All.GreaterThanOrEqualTo(0), tracePath);
+    }
+
     public void Dispose()
     {
         try { Directory.Delete(LogDir, recursive: true); } catch (IOException) { }

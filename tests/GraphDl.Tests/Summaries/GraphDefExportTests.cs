@@ -96,7 +96,11 @@ public sealed class GraphDefExportTests
         Assert.That(placeholder.Attr["dtype"].Type, Is.EqualTo(DataType.DtFloat));
         Assert.That(def.Node.Single(n => n.Op == "VariableV2" && n.Name == "hidden/kernel").Attr.Keys,
             Is.SupersetOf(new[] { "dtype", "shape", "_output_shapes" }));
-        Assert.That(def.Node.Single(n => n.Op == "ScalarSummary").Attr["T"].Type, Is.EqualTo(DataType.DtFloat));
+        var summary = def.Node.Single(n => n.Op == "ScalarSummary");
+        Assert.That(summary.Attr["T"].Type, Is.EqualTo(DataType.DtFloat));
+        // TF1's layout: the summary node is named by its tag, its helpers sit under it (one box in the Graphs tab).
+        Assert.That((summary.Name, summary.Input[0], summary.Input[1]), Is.EqualTo(("train/loss", "train/loss/tags", "loss")));
+        Assert.That(def.Node.Single(n => n.Op == "MergeSummary").Input, Is.EqualTo(new[] { "train/loss" }));
         // The exported graph is a valid protobuf that round-trips.
         Assert.That(GraphDef.Parser.ParseFrom(def.ToByteArray()), Is.EqualTo(def));
     }

@@ -24,7 +24,7 @@ public sealed class SummaryOpTests
         var x = g.Placeholder(DType.Float64, Shape.Scalar, "x");
         var sum = g.ScalarSummary("train/loss", x * 2.0);
         Assert.That(sum.Op.Type, Is.EqualTo("ScalarSummary"));
-        Assert.That(sum.Op.Name, Is.EqualTo("train/loss/ScalarSummary"));
+        Assert.That(sum.Op.Name, Is.EqualTo("train/loss"));
         Assert.That(sum.Op.Inputs[0].Op.Name, Is.EqualTo("train/loss/tags"));
         Assert.That(g.GetCollection<Tensor>(GraphKeys.Summaries), Is.EqualTo(new[] { sum }));
         var s = Run(g, sum, (x, NDArray.Scalar(0.25)));
@@ -93,6 +93,7 @@ public sealed class SummaryOpTests
         var g = new Graph();
         var x = g.Placeholder(DType.Float64, Shape.Of(-1), "x");
         var sum = g.HistogramSummary("h", x);
+        Assert.That((sum.Op.Name, sum.Op.Inputs[0].Op.Name), Is.EqualTo(("h", "h/tag")));
         var p = Run(g, sum, (x, NDArray.From(Array.Empty<double>()))).Value.Single().Histo;
         Assert.That((p.Num, p.Min, p.Max), Is.EqualTo((0.0, double.MaxValue, -double.MaxValue)));
         Assert.That(p.BucketLimit, Is.EqualTo(new[] { double.MaxValue }));
@@ -110,6 +111,7 @@ public sealed class SummaryOpTests
         var g = new Graph();
         var sum = g.ImageSummary("samples/input", g.Const(NDArray.From(pixels, 4, 5, 6, 3)));
         Assert.That(sum.Op.Attrs.Int("max_images"), Is.EqualTo(3));
+        Assert.That((sum.Op.Name, sum.Op.Inputs[0].Op.Name), Is.EqualTo(("samples/input", "samples/input/tag")));
         var values = Run(g, sum).Value;
         Assert.That(values.Select(v => v.Tag), Is.EqualTo(new[] { "samples/input/image/0", "samples/input/image/1", "samples/input/image/2" }));
         for (int i = 0; i < 3; i++)
@@ -159,6 +161,8 @@ public sealed class SummaryOpTests
         var t = g.Placeholder(DType.String, Shape.Of(2, 2), "t");
         var sum = g.TextSummary("table", t);
         Assert.That(sum.Op.Type, Is.EqualTo("TensorSummaryV2"));
+        Assert.That(sum.Op.Inputs.Select(i => i.Op.Name), Is.EqualTo(new[] { "table/tag", "t", "table/serialized_summary_metadata" }));
+        Assert.That(sum.Op.Name, Is.EqualTo("table"));
         var v = Run(g, sum, (t, NDArray.From(new[] { "a", "b", "c", "ünï — ok" }, 2, 2))).Value.Single();
         Assert.That(v.Tag, Is.EqualTo("table"));
         Assert.That(v.Metadata.PluginData.PluginName, Is.EqualTo("text"));
@@ -206,7 +210,8 @@ public sealed class SummaryOpTests
         var g = new Graph();
         var a = g.ScalarSummary("loss", g.Scalar(1, DType.Float32));
         var b = g.ScalarSummary("loss", g.Scalar(2, DType.Float32));
-        Assert.That(b.Op.Name, Is.EqualTo("loss_1/ScalarSummary"));
+        Assert.That((a.Op.Name, b.Op.Name), Is.EqualTo(("loss", "loss_1")));
+        Assert.That(b.Op.Inputs[0].Op.Name, Is.EqualTo("loss_1/tags"));
         using var s = new Session(g);
         Assert.That(() => s.Run(g.MergeSummary([a, b])), Throws.InstanceOf<SessionRunException>().With.Message.Contain("Duplicate tag loss"));
     }

@@ -251,20 +251,20 @@ namespace GraphDl
         {
             if (value.Shape.HasRank && value.Shape.Rank != 0)
                 throw new GraphBuildException($"ScalarSummary '{tag}': value must be a scalar, got shape {value.Shape}{CallSite.Describe()}");
-            return Build(g, tag, collections, () => g.Add1(SummaryOps.ScalarSummary,
-                [g.Const(NDArray.Scalar(tag), "tags"), value], new Attrs { ["T"] = value.DType }, "ScalarSummary"));
+            return Build(g, tag, collections, scope => g.Add1(SummaryOps.ScalarSummary,
+                [g.Const(NDArray.Scalar(tag), "tags"), value], new Attrs { ["T"] = value.DType }, scope));
         }
 
         /// <summary>A legacy histogram summary of every element of <paramref name="values"/> (TF1's <c>tf.summary.histogram</c>).</summary>
         public static Tensor HistogramSummary(this Graph g, string tag, Tensor values, string[]? collections = null) =>
-            Build(g, tag, collections, () => g.Add1(SummaryOps.HistogramSummary,
-                [g.Const(NDArray.Scalar(tag), "tag"), values], new Attrs { ["T"] = values.DType }, "HistogramSummary"));
+            Build(g, tag, collections, scope => g.Add1(SummaryOps.HistogramSummary,
+                [g.Const(NDArray.Scalar(tag), "tag"), values], new Attrs { ["T"] = values.DType }, scope));
 
         /// <summary>A legacy image summary of <c>[batch, h, w, c]</c> images (uint8, or floats normalised as TensorFlow does);
         /// at most <paramref name="maxOutputs"/> images, tagged <c>tag/image/i</c> (<c>tag/image</c> when maxOutputs is 1).</summary>
         public static Tensor ImageSummary(this Graph g, string tag, Tensor images, int maxOutputs = 3, string[]? collections = null) =>
-            Build(g, tag, collections, () => g.Add1(SummaryOps.ImageSummary,
-                [g.Const(NDArray.Scalar(tag), "tag"), images], new Attrs { ["T"] = images.DType, ["max_images"] = maxOutputs }, "ImageSummary"));
+            Build(g, tag, collections, scope => g.Add1(SummaryOps.ImageSummary,
+                [g.Const(NDArray.Scalar(tag), "tag"), images], new Attrs { ["T"] = images.DType, ["max_images"] = maxOutputs }, scope));
 
         /// <summary>A text summary (TF1's <c>tf.summary.text</c>): a string tensor of any shape for the text plugin, as Markdown.</summary>
         public static Tensor TextSummary(this Graph g, string tag, Tensor text, string[]? collections = null)
@@ -272,9 +272,9 @@ namespace GraphDl
             if (text.DType != DType.String)
                 throw new GraphBuildException($"TextSummary '{tag}': text must be a string tensor, got {text.DType.Name()}{CallSite.Describe()}");
             var meta = new SummaryMetadata { PluginData = new SummaryMetadata.Types.PluginData { PluginName = "text" } };
-            return Build(g, tag, collections, () => g.Add1(SummaryOps.TensorSummaryV2,
+            return Build(g, tag, collections, scope => g.Add1(SummaryOps.TensorSummaryV2,
                 [g.Const(NDArray.Scalar(tag), "tag"), text, g.Const(NDArray.Scalar(SummaryBytes.ToString(meta.ToByteArray())), "serialized_summary_metadata")],
-                new Attrs { ["T"] = DType.String }, "TensorSummaryV2"));
+                new Attrs { ["T"] = DType.String }, scope));
         }
 
         /// <summary>Merges serialized summaries into one (TF1's <c>tf.summary.merge</c>); not added to any collection.</summary>
@@ -293,11 +293,13 @@ namespace GraphDl
             return all.Count == 0 ? null : g.MergeSummary(all);
         }
 
-        static Tensor Build(Graph g, string tag, string[]? collections, Func<Tensor> add)
+        /// <summary>Opens the tag's scope (unique: <c>loss</c>, then <c>loss_1</c>) and has <paramref name="add"/> create the
+        /// summary op named by the scope itself, so the node is <c>loss</c> and its helpers <c>loss/tags</c> (TF1's layout).</summary>
+        static Tensor Build(Graph g, string tag, string[]? collections, Func<string, Tensor> add)
         {
             ArgumentException.ThrowIfNullOrEmpty(tag);
             Tensor t;
-            using (g.NameScope(ScopeName(tag))) t = add();
+            using (g.NameScope(ScopeName(tag))) t = add(g.CurrentScope);
             foreach (string key in collections ?? [GraphKeys.Summaries]) g.AddToCollection(key, t);
             return t;
         }
