@@ -119,7 +119,9 @@ public sealed class CnnModel : IDisposable
                     var rows = batch.Span;
                     var y = new int[rows.Length];
                     for (int i = 0; i < y.Length; i++) y[i] = Data.LabelsTrain[rows[i]];
-                    var r = Session.Run(fetches, [(X, Images(Data.XTrain, rows)), (Labels, NDArray.From(y, y.Length)), (Training, yes)], targets);
+                    (Tensor, NDArray)[] feeds = [(X, Images(Data.XTrain, rows)), (Labels, NDArray.From(y, y.Length)), (Training, yes)];
+                    // The first update runs traced (run metadata step_1 and trace.json), as in Trainer.Fit.
+                    var r = updates == 0 ? log.TracedRun(Session, fetches, feeds, targets, step: 1) : Session.Run(fetches, feeds, targets);
                     sum += r[0].ToDoubleArray()[0] * rows.Length;
                     var p = r[1].AsSpan<int>();
                     for (int i = 0; i < y.Length; i++) if (p[i] == y[i]) hits++;

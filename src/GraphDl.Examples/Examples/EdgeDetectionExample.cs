@@ -50,6 +50,7 @@ public sealed class EdgeDetectionExample : Example
         var edges = g.Conv2D(x, g.Const(Filters(), "edge_kernels"), [1, 1], "VALID", name: "edges");
         using var s = new Session(g);
         using var log = ctx.OpenLog();
+        log.Graph(g);
 
         // The course's example.
         var toy = new float[36];
