@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Builds the bench (bench/GraphDl.Bench.sln, Release) and runs the side-by-side comparison; writes bench/results.md.
-# Options pass through to the driver: --rounds N (5), --warmup S (2), --measure S (0.6), --groups g1,g2, --out FILE, --no-profile.
+# Options pass through to the driver: --rounds N (5), --warmup S (2), --measure S (0.5), --groups g1,g2, --out FILE, --no-profile.
 # Defaults finish in about 5 minutes on a 2-core machine (first build and NuGet restore of LibTorch not counted).
 set -euo pipefail
 cd "$(dirname "$0")"

@@ -10,7 +10,7 @@ using Bench.Driver;
 // which engine goes first, and writes the side-by-side table (stdout and FILE, default bench/results.md).
 var inv = CultureInfo.InvariantCulture;
 int rounds = 5;
-double warmup = 2, measure = 0.6;
+double warmup = 2, measure = 0.5;
 string[] groups = Harness.Groups;
 string? outFile = null;
 bool profile = true;
@@ -103,7 +103,7 @@ Log($"busy cores after the run (other processes): {otherAfter:F2}");
 string? profileText = null;
 if (profile)
 {
-    var (ok, lines, err) = RunWorker(graphDlDll, null, ["profile", "--measure", "0.5"]);
+    var (ok, lines, err) = RunWorker(graphDlDll, null, ["profile", "--measure", "0.3"]);
     profileText = ok ? string.Join('\n', lines) : "profile failed: " + err;
 }
 

@@ -14,6 +14,7 @@ public static class Profile
     {
         double seconds = 1;
         for (int i = 0; i < args.Length - 1; i++) if (args[i] == "--measure") seconds = double.Parse(args[i + 1], System.Globalization.CultureInfo.InvariantCulture);
+        bool perKernel = args.Contains("--kernels");
 
         Console.WriteLine("# GraphDl step profile (medians of timed batches; µs per call)");
         // Fixed cost of one Session.Run: fetch a fed placeholder (no kernels; plan lookup, feed check, fetch copy).
@@ -76,45 +77,82 @@ public static class Profile
             Console.WriteLine($"  => arithmetic {ar * 1000 / Harness.ChainLength:F1} ns/op of the {slope * 1000:F1} ns/op slope");
         }
 
-        // Logistic regression: ops in the plan, and the step split into its parts.
+        // Logistic regression: ops in the plan, the step split into its parts, and each kernel timed alone.
         {
-            var (c, session, step) = Cases.LogReg();
-            var g = session.Graph;
-            var loss = g.Operations.First(o => o.Name.EndsWith("Mean", StringComparison.Ordinal) && !o.Name.StartsWith("gradients", StringComparison.Ordinal)).Outputs[0];
-            var train = g.Operations.Last(o => o.Type == "NoOp" || o.Name.Contains("GradientDescent", StringComparison.Ordinal));
-            var ops = Needed(g, [loss], [train]);
+            var lr = Cases.LogReg();
+            var g = lr.Session.Graph;
+            var ops = Needed(g, [lr.Loss], [lr.Train], lr.Feeds);
             Console.WriteLine($"logistic regression: the step's plan holds {ops.Count} ops: " +
                 string.Join(", ", ops.GroupBy(o => o.Type).OrderByDescending(x => x.Count()).Select(x => $"{x.Key}×{x.Count()}")));
-            double full = Time(() => step(), seconds);
-            Report("logistic-regression step (copy feeds + Run(loss, train) + Item)", full, AllocPer(() => step()));
-            var xs = Cases.LogRegData(64, 32, 16);
+            double full = Time(() => lr.Step(), seconds);
+            Report("logistic-regression step (copy feeds + Run(loss, train) + Item)", full, AllocPer(() => lr.Step()));
+            var data = Cases.LogRegData(64, 32, 16);
             var xFeed = new float[32 * 64];
             var yFeed = new float[32];
-            double copy = Time(() => { xs.X[3].CopyTo(xFeed, 0); xs.Y[3].CopyTo(yFeed, 0); }, seconds);
+            double copy = Time(() => { data.X[3].CopyTo(xFeed, 0); data.Y[3].CopyTo(yFeed, 0); }, seconds);
             Report("  feed copy alone (2 KiB + 128 B)", copy, 0);
-            var fwdOps = Needed(g, [loss], []);
-            var xT = g.GetTensor("x:0");
-            var yT = g.GetTensor("y:0");
-            var feeds = new[] { (xT, NDArray.From(xs.X[3], 32, 64)), (yT, NDArray.From(xs.Y[3], 32, 1)) };
-            Tensor[] lf = [loss];
-            double fwd = Time(() => session.Run(lf, feeds), seconds);
-            Report($"  forward only, Run(loss) ({fwdOps.Count} ops)", fwd, AllocPer(() => session.Run(lf, feeds)));
-            Console.WriteLine($"  => {full / ops.Count * 1000:F0} ns per op over the whole step; fixed-cost + slope model predicts " +
-                $"{times[1] - slope * lens[1] + slope * ops.Count:F2} µs (measured {full:F2})");
+            var fwdOps = Needed(g, [lr.Loss], [], lr.Feeds);
+            Tensor[] lf = [lr.Loss];
+            double fwd = Time(() => lr.Session.Run(lf, lr.Feeds), seconds);
+            Report($"  forward only, Run(loss) ({fwdOps.Count} ops)", fwd, AllocPer(() => lr.Session.Run(lf, lr.Feeds)));
+
+            if (!perKernel)
+            {
+                Console.WriteLine("  (add --kernels to time each kernel of the step alone)");
+                return 0;
+            }
+            // Each stateless kernel of the step alone: the op cloned into a graph of its own with its real input values fed
+            // (Const inputs stay Const), run as a target, minus the same run with a NoOp target.
+            Console.WriteLine("  each kernel alone (Session.Run of a one-op graph minus an empty run; µs):");
+            double kernels = 0;
+            var rows = new List<(string Name, double Us)>();
+            foreach (var op in ops)
+            {
+                if (op.Type is "Placeholder" or "Const" or "VariableV2" or "NoOp" || op.Def.Stateful) continue;
+                var values = lr.Session.Run(op.Inputs.Where(t => t.Op.Type != "Const").ToArray(), lr.Feeds);
+                var g2 = new Graph();
+                var feeds2 = new List<(Tensor, NDArray)>();
+                var inputs = new List<Tensor>();
+                int vi = 0;
+                foreach (var t in op.Inputs)
+                {
+                    if (t.Op.Type == "Const") { inputs.Add(g2.Const(lr.Session.Run(t))); continue; }
+                    var v = values[vi++];
+                    var ph = g2.Placeholder(t.DType, new Shape(v.Dims.ToArray()));
+                    inputs.Add(ph);
+                    feeds2.Add((ph, v));
+                }
+                Operation clone;
+                try { clone = g2.AddOp(op.Def, inputs.ToArray(), op.Attrs); }
+                catch (GraphDlException e) { Console.WriteLine($"    {op.Type} '{op.Name}': not clonable ({e.Message})"); continue; }
+                var noop = g2.NoOp();
+                var s2 = new Session(g2);
+                var f2 = feeds2.ToArray();
+                Operation[] tOp = [clone], tNo = [noop];
+                Tensor[] none = [];
+                double withOp = Time(() => s2.Run(none, f2, tOp), seconds / 4, 0.1);
+                double empty = Time(() => s2.Run(none, f2, tNo), seconds / 4, 0.1);
+                rows.Add(($"{op.Type} '{op.Name}' {string.Join(" ", op.Inputs.Select(t => t.Shape.ToString()))}", withOp - empty));
+                kernels += withOp - empty;
+            }
+            foreach (var (name, us) in rows.OrderByDescending(r => r.Us)) Console.WriteLine($"    {us,8:F3}  {name}");
+            Console.WriteLine($"  => stateless kernels sum to {kernels:F2} µs of the {full:F2} µs step; the rest ({full - kernels:F2} µs) is " +
+                $"the run's fixed cost, per-step dispatch, the {ops.Count(o => o.Def.Stateful)} stateful ops (variable reads, updates) and the fetch");
         }
         return 0;
     }
 
-    static List<Operation> Needed(Graph g, Tensor[] fetches, Operation[] targets)
+    static List<Operation> Needed(Graph g, Tensor[] fetches, Operation[] targets, (Tensor, NDArray)[]? feeds = null)
     {
         var seen = new HashSet<Operation>();
+        var fed = new HashSet<Tensor>((feeds ?? []).Select(f => f.Item1));
         var stack = new Stack<Operation>();
         foreach (var t in fetches) if (seen.Add(t.Op)) stack.Push(t.Op);
         foreach (var o in targets) if (seen.Add(o)) stack.Push(o);
         while (stack.Count > 0)
         {
             var op = stack.Pop();
-            foreach (var t in op.Inputs) if (seen.Add(t.Op)) stack.Push(t.Op);
+            foreach (var t in op.Inputs) if (!fed.Contains(t) && seen.Add(t.Op)) stack.Push(t.Op);
             foreach (var c in op.ControlInputs) if (seen.Add(c)) stack.Push(c);
         }
         return seen.OrderBy(o => o.Id).ToList();
@@ -123,13 +161,13 @@ public static class Profile
     static void Report(string what, double us, double allocBytes) =>
         Console.WriteLine($"{what,-72} {us,9:F3} µs   {allocBytes,7:F0} B allocated");
 
-    /// <summary>Median µs per call over batches of about 10 ms, after 1 s of warm-up.</summary>
-    static double Time(Action a, double seconds)
+    /// <summary>Median µs per call over batches of about 10 ms, after <paramref name="warm"/> seconds of warm-up.</summary>
+    static double Time(Action a, double seconds, double warm = 0.5)
     {
         var sw = Stopwatch.StartNew();
         long n = 0;
-        while (sw.Elapsed.TotalSeconds < 1) { a(); n++; }
-        int batch = (int)Math.Max(1, n / 100);
+        while (sw.Elapsed.TotalSeconds < warm) { a(); n++; }
+        int batch = (int)Math.Max(1, n / (warm * 100));
         var list = new List<double>();
         sw.Restart();
         while (sw.Elapsed.TotalSeconds < seconds || list.Count < 5)

@@ -7,7 +7,7 @@ using static Bench.Harness;
 // GraphDl worker: `GraphDlBench <group> [--warmup S] [--measure S]`, prints the Harness line protocol.
 if (args.Length == 0 || !Groups.Contains(args[0]) && args[0] != "profile")
 {
-    Console.Error.WriteLine($"usage: GraphDlBench <{string.Join('|', Groups)}|profile> [--warmup S] [--measure S]");
+    Console.Error.WriteLine($"usage: GraphDlBench <{string.Join('|', Groups)}> [--warmup S] [--measure S]  |  GraphDlBench profile [--measure S] [--kernels]");
     return 2;
 }
 if (args[0] == "profile") return Bench.GraphDlSide.Profile.Run(args);
@@ -113,7 +113,7 @@ namespace Bench.GraphDlSide
         /// <summary>The logistic-regression step: 64 features, batch 32, zero-initialized weights, mean sigmoid cross-entropy,
         /// gradient descent at 0.1; every step copies a fresh batch into the fed arrays (as TorchSharp copies its batch into a
         /// new tensor) and fetches the loss.</summary>
-        public static (BenchCase Case, Session Session, Func<float> Step) LogReg()
+        public static (BenchCase Case, Session Session, Func<float> Step, Tensor Loss, Operation Train, (Tensor, NDArray)[] Feeds) LogReg()
         {
             const int Features = 64, Batch = 32, Batches = 16;
             var g = new Graph { Seed = 1 };
@@ -140,7 +140,8 @@ namespace Bench.GraphDlSide
                 k = (k + 1) % Batches;
                 return session.Run(fetches, feeds, targets)[0].Item<float>();
             }
-            return (new BenchCase { Key = Keys.LogReg, Unit = "us", Step = () => Step(), FromSeconds = s => s * 1e6 }, session, Step);
+            return (new BenchCase { Key = Keys.LogReg, Unit = "us", Step = () => Step(), FromSeconds = s => s * 1e6 }, session, Step,
+                loss, train, feeds);
         }
 
         /// <summary>Separable-ish data for the logistic-regression row, the same on both engines.</summary>
@@ -165,7 +166,7 @@ namespace Bench.GraphDlSide
 
         /// <summary>A chain of 100 elementwise ops on 16 floats (Mul, Add, Tanh, Sub with a second fed 16-float tensor, by i mod 4),
         /// the result fetched; reported per op. GraphDl has no fusion yet; when it gets one, this row must run with it switched off.</summary>
-        public static (BenchCase Case, Session Session, Func<NDArray> Step) Chain()
+        public static (BenchCase Case, Session Session, Func<NDArray> Step, Tensor Result, (Tensor, NDArray)[] Feeds) Chain()
         {
             var g = new Graph();
             var x = g.Placeholder(DType.Float32, Shape.Of(16), "x");
@@ -178,7 +179,7 @@ namespace Bench.GraphDlSide
             Tensor[] fetches = [t];
             NDArray Step() => session.Run(fetches, feeds)[0];
             return (new BenchCase { Key = Keys.Chain, Unit = "us/op", Step = () => Step(), FromSeconds = s => s * 1e6 / ChainLength },
-                session, Step);
+                session, Step, t, feeds);
         }
     }
 }
