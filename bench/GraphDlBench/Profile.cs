@@ -16,6 +16,7 @@ public static class Profile
         for (int i = 0; i < args.Length - 1; i++) if (args[i] == "--measure") seconds = double.Parse(args[i + 1], System.Globalization.CultureInfo.InvariantCulture);
         bool perKernel = args.Contains("--kernels");
 
+        if (args.Contains("--mlp")) return MlpDrift(args.Contains("--rotate"));
         Console.WriteLine("# GraphDl step profile (medians of timed batches; µs per call)");
         // Fixed cost of one Session.Run: fetch a fed placeholder (no kernels; plan lookup, feed check, fetch copy).
         {
@@ -138,6 +139,52 @@ public static class Profile
             foreach (var (name, us) in rows.OrderByDescending(r => r.Us)) Console.WriteLine($"    {us,8:F3}  {name}");
             Console.WriteLine($"  => stateless kernels sum to {kernels:F2} µs of the {full:F2} µs step; the rest ({full - kernels:F2} µs) is " +
                 $"the run's fixed cost, per-step dispatch, the {ops.Count(o => o.Def.Stateful)} stateful ops (variable reads, updates) and the fetch");
+        }
+        return 0;
+    }
+
+    /// <summary>`profile --mlp [--rotate]`: the MLP step's time per block of steps as training goes on, with the share of
+    /// Adam's m and v entries that are subnormal (zero gradients decay m by 0.9 per step, into the subnormal range after
+    /// about 800 steps, where every multiply takes a microcode assist).</summary>
+    static int MlpDrift(bool rotate)
+    {
+        const int Batch = 64, Blocks = 12, PerBlock = 250;
+        var g = new Graph { Seed = 1 };
+        var x = g.Placeholder(DType.Float32, Shape.Of(-1, 784), "x");
+        var y = g.Placeholder(DType.Int64, Shape.Of(-1), "y");
+        var h1 = g.Dense(x, 256, t => g.Relu(t));
+        var h2 = g.Dense(h1, 128, t => g.Relu(t));
+        var logits = g.Dense(h2, 10);
+        var loss = g.SparseSoftmaxCrossEntropyLoss(y, logits);
+        var adam = new GraphDl.Train.AdamOptimizer(1e-3);
+        var train = adam.Minimize(loss);
+        var vars = g.GetCollection<Variable>(GraphKeys.TrainableVariables);
+        var slots = vars.SelectMany(v => new[] { adam.GetSlot(v, "m")!, adam.GetSlot(v, "v")! }).Select(v => (Tensor)v).ToArray();
+        var session = new Session(g);
+        session.Run(g.GlobalVariablesInitializer());
+        int nb = rotate ? 16 : 1;
+        var feeds = new (Tensor, NDArray)[nb][];
+        for (int k = 0; k < nb; k++)
+        {
+            var labels = new long[Batch];
+            var rng = Harness.Uniform(Batch, (ulong)(500 + k), 0, 10);
+            for (int i = 0; i < Batch; i++) labels[i] = rotate ? (long)rng[i] : (i * 7) % 10;
+            feeds[k] = [(x, NDArray.From(Harness.Uniform(Batch * 784, (ulong)(3 + k), 0, 1), Batch, 784)), (y, NDArray.From(labels, Batch))];
+        }
+        Tensor[] f = [loss];
+        Operation[] tg = [train];
+        Console.WriteLine($"MLP 784-256-128-10 Adam, batch {Batch}, {(rotate ? "16 batches in turn" : "one batch")}: ms/step per block of {PerBlock} steps");
+        int step = 0;
+        for (int b = 0; b < Blocks; b++)
+        {
+            var sw = Stopwatch.StartNew();
+            float l = 0;
+            for (int i = 0; i < PerBlock; i++, step++) l = session.Run(f, feeds[step % nb], tg)[0].Item<float>();
+            double ms = sw.Elapsed.TotalMilliseconds / PerBlock;
+            long sub = 0, total = 0;
+            foreach (var a in session.Run(slots))
+                foreach (var v in a.AsSpan<float>()) { total++; if (float.IsSubnormal(v)) sub++; }
+            Console.WriteLine($"  steps {step - PerBlock,5}-{step - 1,5}: {ms,7:F3} ms/step  loss {l,9:G4}  subnormal m/v entries {100.0 * sub / total,5:F1}%");
         }
         return 0;
     }

@@ -83,7 +83,8 @@ namespace Bench.GraphDlSide
         }
 
         /// <summary>MLP 784-256-128-10 (ReLU), Glorot-uniform kernels and zero biases (Dense's defaults), mean sparse softmax
-        /// cross-entropy, Adam (lr 1e-3); one step = Session.Run fetching the loss with the train op as target; same batch fed every step.</summary>
+        /// cross-entropy, Adam (lr 1e-3); one step = Session.Run fetching the loss with the train op as target; same batch fed every step;
+        /// model and optimizer re-initialized every <see cref="MlpResetEvery"/> steps, outside the timed batches.</summary>
         public static BenchCase Mlp(int batch)
         {
             var g = new Graph { Seed = 1 };
@@ -95,7 +96,8 @@ namespace Bench.GraphDlSide
             var loss = g.SparseSoftmaxCrossEntropyLoss(y, logits);
             var train = new AdamOptimizer(1e-3).Minimize(loss);
             var session = new Session(g);
-            session.Run(g.GlobalVariablesInitializer());
+            var init = g.GlobalVariablesInitializer();
+            session.Run(init);
             var labels = new long[batch];
             for (int i = 0; i < batch; i++) labels[i] = (i * 7) % 10;
             var feeds = new[] { (x, NDArray.From(Uniform(batch * 784, 3, 0, 1), batch, 784)), (y, NDArray.From(labels, batch)) };
@@ -107,6 +109,8 @@ namespace Bench.GraphDlSide
                 Key = Keys.Mlp(batch), Unit = "ms",
                 Step = () => last = session.Run(fetches, feeds, targets)[0].Item<float>(),
                 FromSeconds = s => s * 1e3,
+                Reset = () => session.Run(init), // new Glorot draws, zero biases, fresh Adam slots and beta powers
+                ResetEvery = MlpResetEvery,
             };
         }
 

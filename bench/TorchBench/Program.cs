@@ -60,7 +60,8 @@ namespace Bench.TorchSide
         }
 
         /// <summary>MLP 784-256-128-10 (ReLU) with Glorot-uniform weights and zero biases, cross-entropy, Adam (lr 1e-3);
-        /// one step = zero_grad, forward, backward, step, loss.item(); same batch every step.</summary>
+        /// one step = zero_grad, forward, backward, step, loss.item(); same batch every step; model and optimizer
+        /// re-initialized every <see cref="MlpResetEvery"/> steps, outside the timed batches.</summary>
         public static BenchCase Mlp(int batch)
         {
             torch.manual_seed(1);
@@ -68,12 +69,16 @@ namespace Bench.TorchSide
                 ("fc1", nn.Linear(784, 256)), ("relu1", nn.ReLU()),
                 ("fc2", nn.Linear(256, 128)), ("relu2", nn.ReLU()),
                 ("fc3", nn.Linear(128, 10)));
-            using (torch.no_grad())
-                foreach (var (name, p) in model.named_parameters())
-                {
-                    if (name.EndsWith("weight", StringComparison.Ordinal)) nn.init.xavier_uniform_(p);
-                    else nn.init.zeros_(p);
-                }
+            void Init()
+            {
+                using (torch.no_grad())
+                    foreach (var (name, p) in model.named_parameters())
+                    {
+                        if (name.EndsWith("weight", StringComparison.Ordinal)) nn.init.xavier_uniform_(p);
+                        else nn.init.zeros_(p);
+                    }
+            }
+            Init();
             var opt = torch.optim.Adam(model.parameters(), lr: 1e-3);
             var x = torch.tensor(Uniform(batch * 784, 3, 0, 1), [batch, 784]);
             var labels = new long[batch];
@@ -95,6 +100,14 @@ namespace Bench.TorchSide
                     last = loss.item<float>();
                 },
                 FromSeconds = s => s * 1e3,
+                Reset = () =>
+                {
+                    // New Glorot draws, zero biases, and a new Adam (empty moments, step count 0).
+                    Init();
+                    opt.Dispose();
+                    opt = torch.optim.Adam(model.parameters(), lr: 1e-3);
+                },
+                ResetEvery = MlpResetEvery,
             };
         }
 
