@@ -244,7 +244,12 @@ static void UpdateReadme(string benchDir, string results, Action<string> log)
     int b = text.IndexOf(Begin, StringComparison.Ordinal), e = text.IndexOf(End, StringComparison.Ordinal);
     if (b < 0 || e < b) return;
     // Demote the results' headings by two levels so they nest under the README's own section.
-    var body = string.Join('\n', results.Split('\n').Select(l => l.StartsWith('#') ? "##" + l : l));
+    bool fenced = false;
+    var body = string.Join('\n', results.Split('\n').Select(l =>
+    {
+        if (l.StartsWith("```", StringComparison.Ordinal)) fenced = !fenced;
+        return !fenced && l.StartsWith('#') ? "##" + l : l;
+    }));
     File.WriteAllText(readme, text[..(b + Begin.Length)] + "\n" + body.TrimEnd() + "\n" + text[e..]);
     log($"updated the results section of {readme}");
 }
