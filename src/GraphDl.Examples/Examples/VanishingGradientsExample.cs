@@ -9,6 +9,7 @@ public sealed class VanishingGradientsExample : Example
 {
     readonly Option<int> _steps = Opt.Int("--steps", "Sequence length T", 80, min: 2);
     readonly Option<int> _units = Opt.Int("--units", "Hidden units", 32, min: 1);
+    readonly Option<double> _forgetBias = Opt.Double("--forget-bias", "LSTM forget-gate bias", 3.0, v => v >= 0 ? null : "--forget-bias must be >= 0.");
 
     /// <inheritdoc/>
     public override string Name => "vanishing-gradients";
@@ -36,7 +37,7 @@ public sealed class VanishingGradientsExample : Example
     public override IReadOnlyList<string> Variants => ["rnn", "lstm"];
 
     /// <inheritdoc/>
-    protected internal override IEnumerable<Option> OwnOptions() => [_steps, _units];
+    protected internal override IEnumerable<Option> OwnOptions() => [_steps, _units, _forgetBias];
 
     /// <inheritdoc/>
     protected internal override void Run(ExampleContext ctx)
@@ -50,7 +51,7 @@ public sealed class VanishingGradientsExample : Example
             var g = new Graph { Seed = ctx.Seed };
             var x = g.Placeholder(DType.Float64, Shape.Of(-1, T, 1), "x");
             var target = g.Placeholder(DType.Float64, Shape.Of(-1, 1), "target");
-            IRnnCell cell = v == "rnn" ? new BasicRNNCell(H) : new LSTMCell(H, forgetBias: 3.0);
+            IRnnCell cell = v == "rnn" ? new BasicRNNCell(H) : new LSTMCell(H, forgetBias: ctx.Get(_forgetBias));
             var (_, state) = g.DynamicRnn(cell, x);
             var pred = g.Dense(state[^1], 1, name: "output");
             var loss = g.MeanSquaredError(target, pred);
