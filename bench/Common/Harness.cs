@@ -150,6 +150,8 @@ public static class Harness
         public const string LogReg = "Logistic regression step (64 features, batch 32)";
         /// <summary>Elementwise chain row.</summary>
         public const string Chain = "100 elementwise ops on 16 floats, per op";
+        /// <summary>LSTM training-step row.</summary>
+        public const string Lstm = "LSTM Adam step (seq 32, batch 32, input 64, hidden 128, last state -> dense 10)";
     }
 
     /// <summary>MLP rows re-initialize model and optimizer every this many steps (outside the timed batches): after about
@@ -158,7 +160,16 @@ public static class Harness
     public const int MlpResetEvery = 250;
 
     /// <summary>The groups a worker accepts; each runs as its own process per engine and round.</summary>
-    public static readonly string[] Groups = ["sgemm256", "sgemm512", "sgemm1024", "sgemm2048", "mlp64", "mlp256", "logreg", "chain"];
+    public static readonly string[] Groups = ["sgemm256", "sgemm512", "sgemm1024", "sgemm2048", "mlp64", "mlp256", "logreg", "chain", "lstm"];
+
+    /// <summary>LSTM row: time steps.</summary>
+    public const int LstmSteps = 32;
+    /// <summary>LSTM row: batch.</summary>
+    public const int LstmBatch = 32;
+    /// <summary>LSTM row: input features.</summary>
+    public const int LstmInput = 64;
+    /// <summary>LSTM row: hidden units.</summary>
+    public const int LstmHidden = 128;
 
     /// <summary>Shape of the elementwise chain: op i of 100 is Mul(t, y), Add(t, y), Tanh(t), Sub(t, y) by i mod 4.</summary>
     public const int ChainLength = 100;

@@ -203,6 +203,8 @@ foreach (var (b, refMs) in new[] { (64, 2.10), (256, 3.50) })
         Own(Harness.Keys.Mlp(b)), "ms", m => m < refMs, $"< {refMs:F2}");
 Target("Logistic-regression step: ≥ 30× faster than TorchSharp (ratio ≤ 0.0333)", Ratio(Harness.Keys.LogReg, ""), m => m <= 1 / 30.0, "ratio",
     Own(Harness.Keys.LogReg), "us", m => m <= 175 / 30.0, "≤ 5.83 (175/30)");
+Target($"{Harness.Keys.Lstm}: fused DynamicRnn faster than nn.LSTM (ratio < 1)", Ratio(Harness.Keys.Lstm, ""), m => m < 1, "ratio",
+    Own(Harness.Keys.Lstm), "ms", m => m < 9.65, "< 9.65 (issue 6)");
 Target("Per-op overhead of a cached plan ≤ 0.1 µs (GraphDl µs/op, fusion off)", Own(Harness.Keys.Chain), m => m <= 0.1, "us/op");
 foreach (var group in new[] { "mlp64", "mlp256" })
 {

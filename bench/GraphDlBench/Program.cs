@@ -31,6 +31,7 @@ var cases = args[0] switch
     "mlp64" => [Bench.GraphDlSide.Cases.Mlp(64)],
     "mlp256" => [Bench.GraphDlSide.Cases.Mlp(256)],
     "logreg" => [Bench.GraphDlSide.Cases.LogReg().Case],
+    "lstm" => [Bench.GraphDlSide.RnnCases.Lstm()],
     "chain" => [Bench.GraphDlSide.Cases.Chain().Case],
     _ => throw new InvalidOperationException(),
 };

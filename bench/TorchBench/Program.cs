@@ -26,6 +26,7 @@ var cases = args[0] switch
     "mlp64" => [Bench.TorchSide.Cases.Mlp(64)],
     "mlp256" => [Bench.TorchSide.Cases.Mlp(256)],
     "logreg" => [Bench.TorchSide.Cases.LogReg()],
+    "lstm" => [Bench.TorchSide.RnnCases.Lstm()],
     "chain" => [Bench.TorchSide.Cases.Chain()],
     _ => throw new InvalidOperationException(),
 };

@@ -35,6 +35,7 @@ public static class ExampleProgram
         new RnnSunspotsExample(),
         new CharRnnExample(),
         new VanishingGradientsExample(),
+        new SequenceClassifierExample(),
     ];
 
     /// <summary>Runs the command line and returns the exit code; prints to <paramref name="output"/> (the console when null).</summary>

@@ -9,6 +9,7 @@ public sealed class VanishingGradientsExample : Example
 {
     readonly Option<int> _steps = Opt.Int("--steps", "Sequence length T", 80, min: 2);
     readonly Option<int> _units = Opt.Int("--units", "Hidden units", 32, min: 1);
+    readonly Option<double> _forgetBias = Opt.Double("--forget-bias", "LSTM forget-gate bias", 5.0, v => v >= 0 ? null : "--forget-bias must be >= 0.");
 
     /// <inheritdoc/>
     public override string Name => "vanishing-gradients";
@@ -21,7 +22,10 @@ public sealed class VanishingGradientsExample : Example
         "the first value, read from the last state through Dense(1) (mean squared error, Adam). After training, in float64, " +
         "the norm over a batch of dL/dx_t is logged per time step (tag gradient/norm, step = t) and " +
         "r = |dL/dx_1| / |dL/dx_T| is printed for each cell: the basic RNN's gradient vanishes going back in time, the LSTM's " +
-        "does not (its forget-gate bias is 3, so σ(f) starts near 0.95 and the cell state carries x_1). Pass mark: r(LSTM) >= 10 r(RNN). An epoch is 20 updates on fresh batches.";
+        "does not: its forget-gate bias (--forget-bias, default 5, about ln T as in chrono initialisation) starts σ(f) near 0.993, " +
+        "so the cell state carries x_1 across the 80 steps (0.993^80 ≈ 0.6) and the LSTM learns the recall (test loss ≈ 0.02 vs 0.33 " +
+        "for predicting 0); with bias 3 (0.95^80 ≈ 0.02) it often did not within the 300 updates. Both cells get the same data, " +
+        "optimizer and float64 gradient probe. Pass mark: r(LSTM) >= 10 r(RNN). An epoch is 20 updates on fresh batches.";
 
     /// <inheritdoc/>
     public override int DefaultEpochs => 15;
@@ -36,7 +40,7 @@ public sealed class VanishingGradientsExample : Example
     public override IReadOnlyList<string> Variants => ["rnn", "lstm"];
 
     /// <inheritdoc/>
-    protected internal override IEnumerable<Option> OwnOptions() => [_steps, _units];
+    protected internal override IEnumerable<Option> OwnOptions() => [_steps, _units, _forgetBias];
 
     /// <inheritdoc/>
     protected internal override void Run(ExampleContext ctx)
@@ -50,7 +54,7 @@ public sealed class VanishingGradientsExample : Example
             var g = new Graph { Seed = ctx.Seed };
             var x = g.Placeholder(DType.Float64, Shape.Of(-1, T, 1), "x");
             var target = g.Placeholder(DType.Float64, Shape.Of(-1, 1), "target");
-            IRnnCell cell = v == "rnn" ? new BasicRNNCell(H) : new LSTMCell(H, forgetBias: 3.0);
+            IRnnCell cell = v == "rnn" ? new BasicRNNCell(H) : new LSTMCell(H, forgetBias: ctx.Get(_forgetBias));
             var (_, state) = g.DynamicRnn(cell, x);
             var pred = g.Dense(state[^1], 1, name: "output");
             var loss = g.MeanSquaredError(target, pred);

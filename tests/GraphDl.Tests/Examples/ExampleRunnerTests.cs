@@ -22,7 +22,7 @@ public sealed class ExampleRunnerTests
         [
             "linear-regression", "perceptron", "xor", "logistic-regression", "shallow-nn", "initialization", "deep-nn",
             "regularization", "optimizers", "edge-detection", "lenet5", "alexnet", "csv-classifier", "csv-regressor",
-            "rnn-forecast", "rnn-sunspots", "char-rnn", "vanishing-gradients",
+            "rnn-forecast", "rnn-sunspots", "char-rnn", "vanishing-gradients", "sequence-classifier",
         ];
         Assert.That(ExampleProgram.Catalog().Select(e => e.Name), Is.EqualTo(expected));
         foreach (var e in ExampleProgram.Catalog())

@@ -24,6 +24,7 @@ public sealed class ExampleSmokeTests
         yield return Case("alexnet", null, Classification);
         yield return Case("csv-classifier", null, Classification);
         yield return Case("csv-regressor", null, Regression);
+        yield return Case("sequence-classifier", ["lstm", "bidirectional", "two-layer"], Classification);
     }
 
     static TestCaseData Case(string name, string[]? variants, string[] tags, string[]? extraFolders = null) =>

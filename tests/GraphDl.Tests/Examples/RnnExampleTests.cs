@@ -49,6 +49,17 @@ public sealed class RnnExampleTests
     }
 
     [Test]
+    public void SequenceClassifier_PrintsTheVariantsSideBySide()
+    {
+        using var run = new ExampleRun();
+        var r = run.Run("sequence-classifier", "--smoke", "--units", "8");
+        string text = run.Output.ToString();
+        Assert.That(text, Does.Contain("28 steps of 28 pixels").And.Contain("bidirectional").And.Contain("two-layer"));
+        foreach (string v in new[] { "lstm", "bidirectional", "two-layer" })
+            Assert.That(r.Metric("test/accuracy", v), Is.InRange(0.0, 1.0), v);
+    }
+
+    [Test]
     public void CharRnn_Smoke()
     {
         using var run = new ExampleRun();
