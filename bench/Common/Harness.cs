@@ -158,7 +158,7 @@ public static class Harness
     public const int MlpResetEvery = 250;
 
     /// <summary>The groups a worker accepts; each runs as its own process per engine and round.</summary>
-    public static readonly string[] Groups = ["sgemm256", "sgemm512", "sgemm1024", "sgemm2048", "mlp64", "mlp256", "logreg", "chain"];
+    public static readonly string[] Groups = ["sgemm256", "sgemm512", "sgemm1024", "sgemm2048", "mlp64", "mlp256", "logreg", "chain", "lenet", "conv"];
 
     /// <summary>Shape of the elementwise chain: op i of 100 is Mul(t, y), Add(t, y), Tanh(t), Sub(t, y) by i mod 4.</summary>
     public const int ChainLength = 100;

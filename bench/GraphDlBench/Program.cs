@@ -32,6 +32,8 @@ var cases = args[0] switch
     "mlp256" => [Bench.GraphDlSide.Cases.Mlp(256)],
     "logreg" => [Bench.GraphDlSide.Cases.LogReg().Case],
     "chain" => [Bench.GraphDlSide.Cases.Chain().Case],
+    "lenet" => [Bench.GraphDlSide.CnnCases.LeNet()],
+    "conv" => [Bench.GraphDlSide.CnnCases.Conv()],
     _ => throw new InvalidOperationException(),
 };
 Harness.Run(cases, warmup, measure);

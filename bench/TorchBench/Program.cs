@@ -27,6 +27,8 @@ var cases = args[0] switch
     "mlp256" => [Bench.TorchSide.Cases.Mlp(256)],
     "logreg" => [Bench.TorchSide.Cases.LogReg()],
     "chain" => [Bench.TorchSide.Cases.Chain()],
+    "lenet" => [Bench.TorchSide.CnnCases.LeNet()],
+    "conv" => [Bench.TorchSide.CnnCases.Conv()],
     _ => throw new InvalidOperationException(),
 };
 Harness.Run(cases, warmup, measure);
