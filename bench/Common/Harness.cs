@@ -160,7 +160,7 @@ public static class Harness
     public const int MlpResetEvery = 250;
 
     /// <summary>The groups a worker accepts; each runs as its own process per engine and round.</summary>
-    public static readonly string[] Groups = ["sgemm256", "sgemm512", "sgemm1024", "sgemm2048", "mlp64", "mlp256", "logreg", "chain", "lstm"];
+    public static readonly string[] Groups = ["sgemm256", "sgemm512", "sgemm1024", "sgemm2048", "mlp64", "mlp256", "logreg", "chain", "lstm", "lenet", "conv"];
 
     /// <summary>LSTM row: time steps.</summary>
     public const int LstmSteps = 32;

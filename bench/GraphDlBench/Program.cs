@@ -33,6 +33,8 @@ var cases = args[0] switch
     "logreg" => [Bench.GraphDlSide.Cases.LogReg().Case],
     "lstm" => [Bench.GraphDlSide.RnnCases.Lstm()],
     "chain" => [Bench.GraphDlSide.Cases.Chain().Case],
+    "lenet" => [Bench.GraphDlSide.CnnCases.LeNet()],
+    "conv" => [Bench.GraphDlSide.CnnCases.Conv()],
     _ => throw new InvalidOperationException(),
 };
 Harness.Run(cases, warmup, measure);

@@ -28,6 +28,8 @@ var cases = args[0] switch
     "logreg" => [Bench.TorchSide.Cases.LogReg()],
     "lstm" => [Bench.TorchSide.RnnCases.Lstm()],
     "chain" => [Bench.TorchSide.Cases.Chain()],
+    "lenet" => [Bench.TorchSide.CnnCases.LeNet()],
+    "conv" => [Bench.TorchSide.CnnCases.Conv()],
     _ => throw new InvalidOperationException(),
 };
 Harness.Run(cases, warmup, measure);

@@ -52,6 +52,8 @@ public static partial class OpCases
             ("k3_s1_valid", [2, 5, 4, 2], 3, 1, false),
             ("k3_s2_same", [1, 5, 6, 3], 3, 2, true),
             ("k3_s2_valid", [1, 7, 5, 2], 3, 2, false),
+            // 9 channels: whole SIMD vectors (float32 8, float64 4) plus a scalar tail, with overlapping windows.
+            ("k3_s2_same_c9", [2, 5, 6, 9], 3, 2, true),
         };
         foreach (var (name, xd, k, s, same) in pools)
         {

@@ -121,13 +121,29 @@ namespace GraphDl.Ops
                 for (int o = 0; o < sy.Length; o += sx.Length) sx.CopyTo(sy.Slice(o, sx.Length));
                 return;
             }
+            // General case in blocks: the trailing dims where x and y agree are copied as one contiguous block, or, where x's
+            // trailing dims are all 1, one value is filled over them; only the outer index is decoded per block.
             var yd = y.Dims;
-            Span<int> idx = stackalloc int[yd.Length];
-            for (int i = 0; i < sy.Length; i++)
+            var xd = x.Dims;
+            int shift = yd.Length - xd.Length;
+            int split = yd.Length, block = 1;
+            while (split > shift && xd[split - 1 - shift] == yd[split - 1]) block *= yd[--split];
+            bool fill = false;
+            if (block == 1)
             {
-                int rem = i;
-                for (int d = yd.Length - 1; d >= 0; d--) { idx[d] = rem % yd[d]; rem /= yd[d]; }
-                sy[i] = sx[CompareOps.Offset(x.Dims, idx)];
+                while (split > 0 && (split - 1 < shift || xd[split - 1 - shift] == 1)) block *= yd[--split];
+                fill = true;
+            }
+            int outer = sy.Length / Math.Max(block, 1);
+            Span<int> idx = stackalloc int[yd.Length];
+            for (int o = 0; o < outer; o++)
+            {
+                int rem = o;
+                for (int d = split - 1; d >= 0; d--) { idx[d] = rem % yd[d]; rem /= yd[d]; }
+                for (int d = split; d < yd.Length; d++) idx[d] = 0;
+                int src = CompareOps.Offset(xd, idx);
+                if (fill) sy.Slice(o * block, block).Fill(sx[src]);
+                else sx.Slice(src, block).CopyTo(sy.Slice(o * block, block));
             }
         }
 

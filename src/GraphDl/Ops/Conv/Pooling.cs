@@ -148,6 +148,46 @@ namespace GraphDl.Ops
                 pool.For(g.N, ref body);
             }
 
+            /// <summary>Max over the window for the channels [0, vc) in whole vectors; returns vc.</summary>
+            static int VecMax(T* x, T* yo, int W, int C, int h0, int h1, int w0, int w1)
+            {
+                int vn = Vector<T>.Count, vc = Vector.IsHardwareAccelerated ? C / vn * vn : 0;
+                for (int ch = 0; ch < vc; ch += vn)
+                {
+                    var m = Vector.Load(x + ((long)h0 * W + w0) * C + ch);
+                    for (int h = h0; h < h1; h++)
+                        for (int w = w0; w < w1; w++)
+                            m = Vector.Max(m, Vector.Load(x + ((long)h * W + w) * C + ch));
+                    m.Store(yo + ch);
+                }
+                return vc;
+            }
+
+            /// <summary>Max-pool gradient for channels [0, vc) in whole vectors: each output gradient goes to the first window
+            /// position holding the maximum (as the scalar path's strict comparison); returns vc.</summary>
+            static int VecMaxGrad(T* x, T* dy, T* dx, int W, int C, int h0, int h1, int w0, int w1)
+            {
+                int vn = Vector<T>.Count, vc = Vector.IsHardwareAccelerated ? C / vn * vn : 0;
+                for (int ch = 0; ch < vc; ch += vn)
+                {
+                    var m = Vector.Load(x + ((long)h0 * W + w0) * C + ch);
+                    for (int h = h0; h < h1; h++)
+                        for (int w = w0; w < w1; w++)
+                            m = Vector.Max(m, Vector.Load(x + ((long)h * W + w) * C + ch));
+                    var g = Vector.Load(dy + ch);
+                    var left = Vector<T>.AllBitsSet;
+                    for (int h = h0; h < h1; h++)
+                        for (int w = w0; w < w1; w++)
+                        {
+                            long at = ((long)h * W + w) * C + ch;
+                            var hit = Vector.Equals(Vector.Load(x + at), m) & left;
+                            (Vector.Load(dx + at) + (g & hit)).Store(dx + at);
+                            left &= ~hit;
+                        }
+                }
+                return vc;
+            }
+
             struct Body : IParallelBody
             {
                 public ConvGeom G; public int Mode; public T* A, B, Y;
@@ -177,12 +217,13 @@ namespace GraphDl.Ops
                                 case 0: // max
                                 {
                                     T* first = x + ((long)h0 * g.W + w0) * C;
-                                    for (int ch = 0; ch < C; ch++) yo[ch] = first[ch];
+                                    int vc = VecMax(x, yo, g.W, C, h0, h1, w0, w1);
+                                    for (int ch = vc; ch < C; ch++) yo[ch] = first[ch];
                                     for (int h = h0; h < h1; h++)
                                         for (int w = w0; w < w1; w++)
                                         {
                                             T* v = x + ((long)h * g.W + w) * C;
-                                            for (int ch = 0; ch < C; ch++) if (v[ch] > yo[ch]) yo[ch] = v[ch];
+                                            for (int ch = vc; ch < C; ch++) if (v[ch] > yo[ch]) yo[ch] = v[ch];
                                         }
                                     break;
                                 }
@@ -214,6 +255,8 @@ namespace GraphDl.Ops
                                 default: // 1: max grad (scatter to argmax), 2: max grad-grad (gather from argmax)
                                 {
                                     int f0 = (h0 * g.W + w0) * C;
+                                    int vc = Mode == 1 ? VecMaxGrad(x, B + o, dx, g.W, C, h0, h1, w0, w1) : 0;
+                                    if (vc == C) break;
                                     for (int ch = 0; ch < C; ch++) { bv[ch] = x[f0 + ch]; bi[ch] = f0 + ch; }
                                     for (int h = h0; h < h1; h++)
                                         for (int w = w0; w < w1; w++)
@@ -222,7 +265,7 @@ namespace GraphDl.Ops
                                             T* v = x + at;
                                             for (int ch = 0; ch < C; ch++) if (v[ch] > bv[ch]) { bv[ch] = v[ch]; bi[ch] = at + ch; }
                                         }
-                                    if (Mode == 1) { T* dy = B + o; for (int ch = 0; ch < C; ch++) dx[bi[ch]] += dy[ch]; }
+                                    if (Mode == 1) { T* dy = B + o; for (int ch = vc; ch < C; ch++) dx[bi[ch]] += dy[ch]; }
                                     else { T* src = B + n * img; for (int ch = 0; ch < C; ch++) yo[ch] = src[bi[ch]]; }
                                     break;
                                 }
