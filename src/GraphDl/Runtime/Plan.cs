@@ -1,4 +1,5 @@
 using GraphDl.Devices;
+using GraphDl.Ops;
 
 namespace GraphDl.Runtime;
 
@@ -15,6 +16,10 @@ internal sealed class Plan
         public Device? CopyFrom;
         /// <summary>Slots whose last reader is this step: their buffers return to the pool after it.</summary>
         public int[] Release = [];
+        /// <summary>The node's CPU kernel when it runs on <see cref="CpuDevice.Instance"/> (called directly, no device dispatch).</summary>
+        public CpuKernel? Cpu;
+        /// <summary><see cref="Device"/>.IsHost, read once at plan time.</summary>
+        public bool Host;
     }
 
     public required Tensor[] Feeds;
@@ -132,7 +137,7 @@ internal sealed class Plan
             if (copies.TryGetValue((slot, d), out int c)) return c;
             if (!from.IsHost && !d.IsHost) slot = On(slot, cpu);
             c = NewSlot(d);
-            steps.Add(new Step { Device = d, CopyFrom = deviceOfSlot[slot], Inputs = [slot], OutBase = c });
+            steps.Add(new Step { Device = d, Host = d.IsHost, CopyFrom = deviceOfSlot[slot], Inputs = [slot], OutBase = c });
             copies[(slot, d)] = c;
             copyCount++;
             return c;
@@ -159,7 +164,11 @@ internal sealed class Plan
                 int s = NewSlot(device);
                 if (!fed.Contains(t)) slotOf[t] = s;
             }
-            steps.Add(new Step { Node = op, Device = device, Inputs = inputs, OutBase = outBase });
+            steps.Add(new Step
+            {
+                Node = op, Device = device, Inputs = inputs, OutBase = outBase, Host = device.IsHost,
+                Cpu = ReferenceEquals(device, CpuDevice.Instance) ? op.Def.Cpu : null,
+            });
         }
         var fetchSlots = fetches.Select(t => slotOf[t]).ToArray();
         PlanLifetimes(steps, slots, fetchSlots);
@@ -210,7 +219,16 @@ internal sealed class Frame
         var pref = Preferred[slot];
         int best = -1;
         if (pref != null && pref.poolIndex >= 0 && pref.DType == dtype && pref.device == device && pref.data.Length >= n)
+        {
             best = pref.poolIndex;
+            if (best == freeCount - 1)
+            {
+                // The slot's own buffer is the last one freed (a chain reuses its input's buffer): pop it, no reordering.
+                free[--freeCount] = null!;
+                pref.poolIndex = -1;
+                return pref;
+            }
+        }
         else
             for (int i = 0; i < freeCount; i++)
             {

@@ -127,16 +127,43 @@ public sealed class Session : IDisposable
 
     void Execute(Plan plan, Frame frame, StepTrace? trace)
     {
+        if (trace != null) { ExecuteTraced(plan, frame, trace); return; }
+        // The untraced loop: no clock reads, the CPU kernel delegate called directly, one protected region for all steps.
+        var ctx = frame.Context;
+        var steps = plan.Steps;
+        int k = 0;
+        try
+        {
+            for (; k < steps.Length; k++)
+            {
+                var step = steps[k];
+                ctx.step = step;
+                if (step.Cpu is { } kernel) kernel(ctx);
+                else if (step.Node == null) { RunCopy(step, frame); continue; }
+                else step.Device.Run(ctx);
+                var release = step.Release;
+                for (int r = 0; r < release.Length; r++) frame.Release(release[r]);
+            }
+        }
+        catch (GraphDlException) { throw; }
+        catch (Exception e) when (e is not OutOfMemoryException && steps[k].Node != null)
+        {
+            throw new SessionRunException($"{steps[k].Node} failed on {steps[k].Device.Name}: {e.Message}", e);
+        }
+    }
+
+    void ExecuteTraced(Plan plan, Frame frame, StepTrace trace)
+    {
         var ctx = frame.Context;
         foreach (var step in plan.Steps)
         {
             ctx.step = step;
-            long start = trace == null ? 0 : System.Diagnostics.Stopwatch.GetTimestamp();
-            long wallMicros = trace == null ? 0 : DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() * 1000;
+            long start = System.Diagnostics.Stopwatch.GetTimestamp();
+            long wallMicros = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() * 1000;
             if (step.Node == null)
             {
                 RunCopy(step, frame);
-                if (trace != null) Record(trace, step, frame, start, wallMicros);
+                Record(trace, step, frame, start, wallMicros);
                 continue;
             }
             try { step.Device.Run(ctx); }
@@ -145,7 +172,7 @@ public sealed class Session : IDisposable
             {
                 throw new SessionRunException($"{step.Node} failed on {step.Device.Name}: {e.Message}", e);
             }
-            if (trace != null) Record(trace, step, frame, start, wallMicros);
+            Record(trace, step, frame, start, wallMicros);
             foreach (var s in step.Release) frame.Release(s);
         }
     }
