@@ -26,6 +26,11 @@ internal sealed class Plan
     public required Tensor[] Fetches;
     public required Operation[] Targets;
     public required Step[] Steps;
+    /// <summary>The steps an untraced run executes: <see cref="Steps"/> without the CPU constants, whose values are
+    /// stored into their slots directly (<see cref="ConstSlots"/>, <see cref="ConstValues"/>).</summary>
+    public Step[] RunSteps = [];
+    public int[] ConstSlots = [];
+    public NDArray[] ConstValues = [];
     public required int[] FeedSlots;
     public required int[] FetchSlots;
     public required int SlotCount;
@@ -172,8 +177,23 @@ internal sealed class Plan
         }
         var fetchSlots = fetches.Select(t => slotOf[t]).ToArray();
         PlanLifetimes(steps, slots, fetchSlots);
+        // A CPU Const step only forwards its value (no inputs, so it releases nothing but its own unowned slot).
+        var runSteps = new List<Step>();
+        var constSlots = new List<int>();
+        var constValues = new List<NDArray>();
+        foreach (var st in steps)
+        {
+            if (st.Cpu != null && st.Node!.Def == StateOps.Const && st.Node.ControlInputs.Length == 0
+                && st.Node.Attrs.TryGetValue("value", out var v) && v is NDArray value)
+            {
+                constSlots.Add(st.OutBase);
+                constValues.Add(value);
+            }
+            else runSteps.Add(st);
+        }
         return new Plan
         {
+            RunSteps = runSteps.ToArray(), ConstSlots = constSlots.ToArray(), ConstValues = constValues.ToArray(),
             Feeds = feeds, Fetches = fetches, Targets = targets, Steps = steps.ToArray(),
             FeedSlots = feedSlots, FetchSlots = fetchSlots, SlotCount = slots,
             FetchDevices = fetchSlots.Select(s => deviceOfSlot[s]).ToArray(), StepCopies = copyCount,

@@ -130,7 +130,11 @@ public sealed class Session : IDisposable
         if (trace != null) { ExecuteTraced(plan, frame, trace); return; }
         // The untraced loop: no clock reads, the CPU kernel delegate called directly, one protected region for all steps.
         var ctx = frame.Context;
-        var steps = plan.Steps;
+        var values = frame.Values;
+        var constSlots = plan.ConstSlots;
+        var constValues = plan.ConstValues;
+        for (int c = 0; c < constSlots.Length; c++) values[constSlots[c]] = constValues[c];
+        var steps = plan.RunSteps;
         int k = 0;
         try
         {
