@@ -40,8 +40,14 @@ internal sealed class Plan
 
     readonly Stack<Frame> frames = new();
 
+    /// <summary>One idle frame kept outside the locked stack: a single-threaded caller rents and returns it with one
+    /// interlocked exchange each.</summary>
+    Frame? spare;
+
     public Frame Rent(Session s)
     {
+        var f = Interlocked.Exchange(ref spare, null);
+        if (f != null) return f;
         lock (frames)
             if (frames.Count > 0) return frames.Pop();
         return new Frame(SlotCount, s);
@@ -49,6 +55,7 @@ internal sealed class Plan
 
     public void Return(Frame f)
     {
+        if (Interlocked.CompareExchange(ref spare, f, null) == null) return;
         lock (frames) frames.Push(f);
     }
 
