@@ -92,10 +92,13 @@ public sealed class NDArray
     /// <summary>The values, row-major, without copying. <typeparamref name="T"/> must match the dtype.</summary>
     public Span<T> AsSpan<T>()
     {
-        if (data is not T[] a)
-            throw new InvalidCastException($"array holds {DType.Name()}, not {typeof(T).Name}");
+        if (data is not T[] a) throw WrongType(typeof(T));
         return a.AsSpan(0, size);
     }
+
+    // Out of line so that AsSpan stays small enough to inline into kernels.
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+    InvalidCastException WrongType(Type t) => new($"array holds {DType.Name()}, not {t.Name}");
 
     internal T[] Raw<T>() => (T[])data;
 

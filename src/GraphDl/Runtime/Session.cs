@@ -89,7 +89,7 @@ public sealed class Session : IDisposable
             {
                 var (t, v) = feeds[i];
                 CheckFeed(t, v);
-                frame.Values[plan.FeedSlots[IndexOf(plan.Feeds, t)]] = v;
+                frame.Values[plan.FeedSlots[ReferenceEquals(plan.Feeds[i], t) ? i : IndexOf(plan.Feeds, t)]] = v;
             }
             long t0 = System.Diagnostics.Stopwatch.GetTimestamp();
             Execute(plan, frame, trace);
@@ -242,7 +242,28 @@ public sealed class Session : IDisposable
     internal Plan PlanFor(Tensor[] feeds, Tensor[] fetches, Operation[] targets) =>
         GetPlan(feeds.Select(f => (f, (NDArray)0f)).ToArray(), fetches, targets);
 
+    /// <summary>The plan of the last run: a loop that repeats one call finds it by comparing references, in order.</summary>
+    Plan? lastPlan;
+
+    static bool SameOrder(Plan p, (Tensor, NDArray)[] feeds, Tensor[] fetches, Operation[] targets)
+    {
+        if (p.Feeds.Length != feeds.Length || p.Fetches.Length != fetches.Length || p.Targets.Length != targets.Length) return false;
+        for (int i = 0; i < feeds.Length; i++) if (!ReferenceEquals(p.Feeds[i], feeds[i].Item1)) return false;
+        for (int i = 0; i < fetches.Length; i++) if (!ReferenceEquals(p.Fetches[i], fetches[i])) return false;
+        for (int i = 0; i < targets.Length; i++) if (!ReferenceEquals(p.Targets[i], targets[i])) return false;
+        return true;
+    }
+
     Plan GetPlan((Tensor, NDArray)[] feeds, Tensor[] fetches, Operation[] targets)
+    {
+        var last = lastPlan;
+        if (last != null && SameOrder(last, feeds, fetches, targets)) return last;
+        var plan = FindOrBuildPlan(feeds, fetches, targets);
+        lastPlan = plan;
+        return plan;
+    }
+
+    Plan FindOrBuildPlan((Tensor, NDArray)[] feeds, Tensor[] fetches, Operation[] targets)
     {
         long key = 17;
         foreach (var (t, _) in feeds) key += Mix(t.Op.Id * 64L + t.Index, 1);
