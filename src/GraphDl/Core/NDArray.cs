@@ -92,10 +92,13 @@ public sealed class NDArray
     /// <summary>The values, row-major, without copying. <typeparamref name="T"/> must match the dtype.</summary>
     public Span<T> AsSpan<T>()
     {
-        if (data is not T[] a)
-            throw new InvalidCastException($"array holds {DType.Name()}, not {typeof(T).Name}");
+        if (data is not T[] a) throw WrongType(typeof(T));
         return a.AsSpan(0, size);
     }
+
+    // Out of line so that AsSpan stays small enough to inline into kernels.
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+    InvalidCastException WrongType(Type t) => new($"array holds {DType.Name()}, not {t.Name}");
 
     internal T[] Raw<T>() => (T[])data;
 
@@ -173,9 +176,18 @@ public sealed class NDArray
     /// <summary>A deep copy.</summary>
     public NDArray Clone()
     {
-        var copy = Array.CreateInstance(DType.ClrType(), size);
-        Array.Copy(data, copy, size);
-        return new NDArray(DType, copy, (int[])dims.Clone());
+        // Typed allocation and copy for the numeric dtypes (Array.CreateInstance and Array.Copy go through type checks);
+        // a rank-0 clone shares the empty dims array (nothing can be written into it).
+        Array copy;
+        switch (data)
+        {
+            case float[] f: { var c = new float[size]; f.AsSpan(0, size).CopyTo(c); copy = c; break; }
+            case double[] d: { var c = new double[size]; d.AsSpan(0, size).CopyTo(c); copy = c; break; }
+            case int[] n: { var c = new int[size]; n.AsSpan(0, size).CopyTo(c); copy = c; break; }
+            case long[] l: { var c = new long[size]; l.AsSpan(0, size).CopyTo(c); copy = c; break; }
+            default: copy = Array.CreateInstance(DType.ClrType(), size); Array.Copy(data, copy, size); break;
+        }
+        return new NDArray(DType, copy, dims.Length == 0 ? [] : (int[])dims.Clone());
     }
 
     internal bool SameLayout(DType dtype, ReadOnlySpan<int> d) => DType == dtype && dims.AsSpan().SequenceEqual(d);

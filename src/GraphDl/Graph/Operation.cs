@@ -29,6 +29,8 @@ public sealed class Operation
     public Tensor[] Outputs { get; internal set; }
     /// <summary>Attributes.</summary>
     public Attrs Attrs { get; }
+    /// <summary>Attr-derived flags a hot kernel parses once and keeps here (-1 until then; each op type defines its bits).</summary>
+    internal int kernelFlags = -1;
     /// <summary>Requested device (<c>/cpu:0</c>, <c>/gpu:0</c>), or null for the session's default.</summary>
     public string? Device { get; }
     /// <summary>The first output.</summary>

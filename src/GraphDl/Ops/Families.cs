@@ -65,6 +65,7 @@ public static class Families
     public static (NDArray a, NDArray b, NDArray y) BroadcastOut(KernelContext c, DType? outType = null)
     {
         var a = c.Input(0); var b = c.Input(1);
+        if (a.dims.AsSpan().SequenceEqual(b.dims)) return (a, b, c.Output(0, a.dims, outType ?? a.DType));
         Span<int> dims = stackalloc int[Math.Max(a.Rank, b.Rank)];
         if (!Broadcast.Dims(a.Dims, b.Dims, dims))
             throw c.Error($"incompatible shapes for broadcasting, {Shape.Format(a.Dims)} and {Shape.Format(b.Dims)}");

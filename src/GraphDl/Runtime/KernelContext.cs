@@ -45,16 +45,19 @@ public sealed class KernelContext
     /// (buffers are reused within a run after their last reader, and across runs).</summary>
     public NDArray Output(int i, ReadOnlySpan<int> dims, DType dtype)
     {
+        var step = this.step;
+        var frame = this.frame;
         int slot = step.OutBase + i;
-        frame.Release(slot);
+        if (frame.Owned[slot] != null) frame.Release(slot);
         long n = NDArray.Product(dims);
-        var device = Device.IsHost ? null : Device;
+        var device = step.Host ? null : step.Device;
         var buf = frame.Take(slot, dtype, device, n);
-        if (buf == null) frame.Preferred[slot] = buf = Device.Allocate(dtype, dims);
+        if (buf == null) frame.Preferred[slot] = buf = step.Device.Allocate(dtype, dims);
         var d = frame.Dims[slot];
         if (d == null || d.Length != dims.Length) frame.Dims[slot] = d = new int[dims.Length];
         dims.CopyTo(d);
-        buf.dims = d;
+        // Steady state: the slot's buffer comes back with the slot's dims array already in place (no reference store).
+        if (!ReferenceEquals(buf.dims, d)) buf.dims = d;
         buf.size = (int)n;
         frame.Owned[slot] = buf;
         frame.Values[slot] = buf;

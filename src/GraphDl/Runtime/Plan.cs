@@ -1,4 +1,5 @@
 using GraphDl.Devices;
+using GraphDl.Ops;
 
 namespace GraphDl.Runtime;
 
@@ -15,12 +16,21 @@ internal sealed class Plan
         public Device? CopyFrom;
         /// <summary>Slots whose last reader is this step: their buffers return to the pool after it.</summary>
         public int[] Release = [];
+        /// <summary>The node's CPU kernel when it runs on <see cref="CpuDevice.Instance"/> (called directly, no device dispatch).</summary>
+        public CpuKernel? Cpu;
+        /// <summary><see cref="Device"/>.IsHost, read once at plan time.</summary>
+        public bool Host;
     }
 
     public required Tensor[] Feeds;
     public required Tensor[] Fetches;
     public required Operation[] Targets;
     public required Step[] Steps;
+    /// <summary>The steps an untraced run executes: <see cref="Steps"/> without the CPU constants, whose values are
+    /// stored into their slots directly (<see cref="ConstSlots"/>, <see cref="ConstValues"/>).</summary>
+    public Step[] RunSteps = [];
+    public int[] ConstSlots = [];
+    public NDArray[] ConstValues = [];
     public required int[] FeedSlots;
     public required int[] FetchSlots;
     public required int SlotCount;
@@ -30,8 +40,14 @@ internal sealed class Plan
 
     readonly Stack<Frame> frames = new();
 
+    /// <summary>One idle frame kept outside the locked stack: a single-threaded caller rents and returns it with one
+    /// interlocked exchange each.</summary>
+    Frame? spare;
+
     public Frame Rent(Session s)
     {
+        var f = Interlocked.Exchange(ref spare, null);
+        if (f != null) return f;
         lock (frames)
             if (frames.Count > 0) return frames.Pop();
         return new Frame(SlotCount, s);
@@ -39,6 +55,7 @@ internal sealed class Plan
 
     public void Return(Frame f)
     {
+        if (Interlocked.CompareExchange(ref spare, f, null) == null) return;
         lock (frames) frames.Push(f);
     }
 
@@ -132,7 +149,7 @@ internal sealed class Plan
             if (copies.TryGetValue((slot, d), out int c)) return c;
             if (!from.IsHost && !d.IsHost) slot = On(slot, cpu);
             c = NewSlot(d);
-            steps.Add(new Step { Device = d, CopyFrom = deviceOfSlot[slot], Inputs = [slot], OutBase = c });
+            steps.Add(new Step { Device = d, Host = d.IsHost, CopyFrom = deviceOfSlot[slot], Inputs = [slot], OutBase = c });
             copies[(slot, d)] = c;
             copyCount++;
             return c;
@@ -159,12 +176,31 @@ internal sealed class Plan
                 int s = NewSlot(device);
                 if (!fed.Contains(t)) slotOf[t] = s;
             }
-            steps.Add(new Step { Node = op, Device = device, Inputs = inputs, OutBase = outBase });
+            steps.Add(new Step
+            {
+                Node = op, Device = device, Inputs = inputs, OutBase = outBase, Host = device.IsHost,
+                Cpu = ReferenceEquals(device, CpuDevice.Instance) ? op.Def.Cpu : null,
+            });
         }
         var fetchSlots = fetches.Select(t => slotOf[t]).ToArray();
         PlanLifetimes(steps, slots, fetchSlots);
+        // A CPU Const step only forwards its value (no inputs, so it releases nothing but its own unowned slot).
+        var runSteps = new List<Step>();
+        var constSlots = new List<int>();
+        var constValues = new List<NDArray>();
+        foreach (var st in steps)
+        {
+            if (st.Cpu != null && st.Node!.Def == StateOps.Const && st.Node.ControlInputs.Length == 0
+                && st.Node.Attrs.TryGetValue("value", out var v) && v is NDArray value)
+            {
+                constSlots.Add(st.OutBase);
+                constValues.Add(value);
+            }
+            else runSteps.Add(st);
+        }
         return new Plan
         {
+            RunSteps = runSteps.ToArray(), ConstSlots = constSlots.ToArray(), ConstValues = constValues.ToArray(),
             Feeds = feeds, Fetches = fetches, Targets = targets, Steps = steps.ToArray(),
             FeedSlots = feedSlots, FetchSlots = fetchSlots, SlotCount = slots,
             FetchDevices = fetchSlots.Select(s => deviceOfSlot[s]).ToArray(), StepCopies = copyCount,
@@ -210,7 +246,16 @@ internal sealed class Frame
         var pref = Preferred[slot];
         int best = -1;
         if (pref != null && pref.poolIndex >= 0 && pref.DType == dtype && pref.device == device && pref.data.Length >= n)
+        {
             best = pref.poolIndex;
+            if (best == freeCount - 1)
+            {
+                // The slot's own buffer is the last one freed (a chain reuses its input's buffer): pop it, no reordering.
+                free[--freeCount] = null!;
+                pref.poolIndex = -1;
+                return pref;
+            }
+        }
         else
             for (int i = 0; i < freeCount; i++)
             {

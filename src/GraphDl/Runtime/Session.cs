@@ -89,7 +89,7 @@ public sealed class Session : IDisposable
             {
                 var (t, v) = feeds[i];
                 CheckFeed(t, v);
-                frame.Values[plan.FeedSlots[IndexOf(plan.Feeds, t)]] = v;
+                frame.Values[plan.FeedSlots[ReferenceEquals(plan.Feeds[i], t) ? i : IndexOf(plan.Feeds, t)]] = v;
             }
             long t0 = System.Diagnostics.Stopwatch.GetTimestamp();
             Execute(plan, frame, trace);
@@ -127,16 +127,47 @@ public sealed class Session : IDisposable
 
     void Execute(Plan plan, Frame frame, StepTrace? trace)
     {
+        if (trace != null) { ExecuteTraced(plan, frame, trace); return; }
+        // The untraced loop: no clock reads, the CPU kernel delegate called directly, one protected region for all steps.
+        var ctx = frame.Context;
+        var values = frame.Values;
+        var constSlots = plan.ConstSlots;
+        var constValues = plan.ConstValues;
+        for (int c = 0; c < constSlots.Length; c++) values[constSlots[c]] = constValues[c];
+        var steps = plan.RunSteps;
+        int k = 0;
+        try
+        {
+            for (; k < steps.Length; k++)
+            {
+                var step = steps[k];
+                ctx.step = step;
+                if (step.Cpu is { } kernel) kernel(ctx);
+                else if (step.Node == null) { RunCopy(step, frame); continue; }
+                else step.Device.Run(ctx);
+                var release = step.Release;
+                for (int r = 0; r < release.Length; r++) frame.Release(release[r]);
+            }
+        }
+        catch (GraphDlException) { throw; }
+        catch (Exception e) when (e is not OutOfMemoryException && steps[k].Node != null)
+        {
+            throw new SessionRunException($"{steps[k].Node} failed on {steps[k].Device.Name}: {e.Message}", e);
+        }
+    }
+
+    void ExecuteTraced(Plan plan, Frame frame, StepTrace trace)
+    {
         var ctx = frame.Context;
         foreach (var step in plan.Steps)
         {
             ctx.step = step;
-            long start = trace == null ? 0 : System.Diagnostics.Stopwatch.GetTimestamp();
-            long wallMicros = trace == null ? 0 : DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() * 1000;
+            long start = System.Diagnostics.Stopwatch.GetTimestamp();
+            long wallMicros = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() * 1000;
             if (step.Node == null)
             {
                 RunCopy(step, frame);
-                if (trace != null) Record(trace, step, frame, start, wallMicros);
+                Record(trace, step, frame, start, wallMicros);
                 continue;
             }
             try { step.Device.Run(ctx); }
@@ -145,7 +176,7 @@ public sealed class Session : IDisposable
             {
                 throw new SessionRunException($"{step.Node} failed on {step.Device.Name}: {e.Message}", e);
             }
-            if (trace != null) Record(trace, step, frame, start, wallMicros);
+            Record(trace, step, frame, start, wallMicros);
             foreach (var s in step.Release) frame.Release(s);
         }
     }
@@ -211,7 +242,28 @@ public sealed class Session : IDisposable
     internal Plan PlanFor(Tensor[] feeds, Tensor[] fetches, Operation[] targets) =>
         GetPlan(feeds.Select(f => (f, (NDArray)0f)).ToArray(), fetches, targets);
 
+    /// <summary>The plan of the last run: a loop that repeats one call finds it by comparing references, in order.</summary>
+    Plan? lastPlan;
+
+    static bool SameOrder(Plan p, (Tensor, NDArray)[] feeds, Tensor[] fetches, Operation[] targets)
+    {
+        if (p.Feeds.Length != feeds.Length || p.Fetches.Length != fetches.Length || p.Targets.Length != targets.Length) return false;
+        for (int i = 0; i < feeds.Length; i++) if (!ReferenceEquals(p.Feeds[i], feeds[i].Item1)) return false;
+        for (int i = 0; i < fetches.Length; i++) if (!ReferenceEquals(p.Fetches[i], fetches[i])) return false;
+        for (int i = 0; i < targets.Length; i++) if (!ReferenceEquals(p.Targets[i], targets[i])) return false;
+        return true;
+    }
+
     Plan GetPlan((Tensor, NDArray)[] feeds, Tensor[] fetches, Operation[] targets)
+    {
+        var last = lastPlan;
+        if (last != null && SameOrder(last, feeds, fetches, targets)) return last;
+        var plan = FindOrBuildPlan(feeds, fetches, targets);
+        lastPlan = plan;
+        return plan;
+    }
+
+    Plan FindOrBuildPlan((Tensor, NDArray)[] feeds, Tensor[] fetches, Operation[] targets)
     {
         long key = 17;
         foreach (var (t, _) in feeds) key += Mix(t.Op.Id * 64L + t.Index, 1);

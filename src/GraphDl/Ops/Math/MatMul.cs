@@ -70,7 +70,12 @@ namespace GraphDl.Ops
         static unsafe void Run(KernelContext c, bool batched)
         {
             var a = c.Input(0); var b = c.Input(1);
-            bool ta = c.Attrs.Bool(batched ? "adj_x" : "transpose_a"), tb = c.Attrs.Bool(batched ? "adj_y" : "transpose_b");
+            // The transpose flags, parsed from the attrs on the node's first run (no dictionary lookups per step).
+            var node = c.Node;
+            int flags = node.kernelFlags;
+            if (flags < 0)
+                node.kernelFlags = flags = (c.Attrs.Bool(batched ? "adj_x" : "transpose_a") ? 1 : 0) | (c.Attrs.Bool(batched ? "adj_y" : "transpose_b") ? 2 : 0);
+            bool ta = (flags & 1) != 0, tb = (flags & 2) != 0;
             if (a.Rank < 2 || b.Rank < 2) throw c.Error($"needs rank >= 2, got {Shape.Format(a.Dims)} x {Shape.Format(b.Dims)}");
             var ad = a.Dims; var bd = b.Dims;
             int m = ad[ta ? ^1 : ^2], k = ad[ta ? ^2 : ^1], k2 = bd[tb ? ^1 : ^2], n = bd[tb ? ^2 : ^1];
