@@ -147,7 +147,7 @@ public sealed class CnnModel : IDisposable
     }
 
     /// <summary>Writes the first layer's filters [kh, kw, 1, n] as PNG files <c>filters/filter{i}.png</c> under the run folder (scaled up 8x).</summary>
-    public void SaveFilters(string dir, Variable kernel)
+    public void SaveFilters(string dir, Variable kernel, RunLog? log = null, long step = 0)
     {
         var k = Session.Run(kernel.Value).ToFloatArray();
         var s = kernel.Shape;
@@ -159,6 +159,15 @@ public sealed class CnnModel : IDisposable
             for (int i = 0; i < kh * kw; i++) img[i] = k[i * s[2] * n + f];
             var bytes = Png.ToBytes(img);
             Png.WriteGray(Path.Combine(dir, $"filter{f}.png"), Upscale(bytes, kw, kh, 8), kw * 8, kh * 8);
+        }
+        if (log != null)
+        {
+            // The first layer's filters (input channel 0) as TensorBoard images, filters/image/0..n-1.
+            var all = new float[n * kh * kw];
+            for (int f = 0; f < n; f++)
+                for (int i = 0; i < kh * kw; i++) all[f * kh * kw + i] = k[i * s[2] * n + f];
+            log.Images("filters", NDArray.From(all, n, kh, kw, 1), step, n);
+            log.Flush();
         }
     }
 

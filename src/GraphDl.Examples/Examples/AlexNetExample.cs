@@ -80,7 +80,7 @@ public sealed class AlexNetExample : Example
         log.Text("model/summary", "```\n" + summary + "\n```");
         var fit = m.Fit(ctx, log, Name, ctx.Epochs, ctx.Batch(data.TrainRows), ctx.Seed);
         Trainer.Report(ctx, fit);
-        m.SaveFilters(Path.Combine(ctx.RunDir, "filters"), m.Graph.FindVariable("conv2d/kernel")!);
+        m.SaveFilters(Path.Combine(ctx.RunDir, "filters"), m.Graph.FindVariable("conv2d/kernel")!, log, ctx.Epochs);
         ctx.Line();
         ctx.Table(["metric", "value"],
         [

@@ -89,6 +89,14 @@ public sealed class EdgeDetectionExample : Example
             }
             ctx.Line($"  image {i} ({ImageData.FashionClasses[data.LabelsTest[i]]}): image{i}_input.png, image{i}_vertical.png, image{i}_horizontal.png");
         }
+        // The same images and edge maps as TensorBoard images (TF1 scales float images per image).
+        log.Images("edges/input", batch, 1, count);
+        for (int ch = 0; ch < 2; ch++)
+        {
+            var maps = new float[count * oh * ow];
+            for (int p = 0; p < maps.Length; p++) maps[p] = y[p * 2 + ch];
+            log.Images(ch == 0 ? "edges/vertical" : "edges/horizontal", NDArray.From(maps, count, oh, ow, 1), 1, count);
+        }
         log.Scalar("edges/vertical_mean_abs", meanV, 1);
         log.Scalar("edges/horizontal_mean_abs", meanH, 1);
         log.Flush();

@@ -58,7 +58,7 @@ public sealed class LeNet5Example : Example
         log.Text("model/summary", "```\n" + ModelSummary.Describe(m.Graph) + "\n```");
         var fit = m.Fit(ctx, log, Name, ctx.Epochs, ctx.Batch(data.TrainRows), ctx.Seed);
         Trainer.Report(ctx, fit);
-        m.SaveFilters(Path.Combine(ctx.RunDir, "filters"), m.Graph.FindVariable("conv2d/kernel")!);
+        m.SaveFilters(Path.Combine(ctx.RunDir, "filters"), m.Graph.FindVariable("conv2d/kernel")!, log, ctx.Epochs);
         ctx.Line();
         ctx.Table(["metric", "value"],
         [

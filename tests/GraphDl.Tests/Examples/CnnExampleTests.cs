@@ -20,6 +20,16 @@ public sealed class CnnExampleTests
             var bytes = File.ReadAllBytes(Path.Combine(r.RunDir, f));
             Assert.That(bytes[..8], Is.EqualTo(new byte[] { 0x89, (byte)'P', (byte)'N', (byte)'G', 13, 10, 26, 10 }), f);
         }
+        var tags = ImageTags(r.RunDir);
+        Assert.That(tags, Is.SupersetOf(new[] { "edges/input/image/0", "edges/vertical/image/1", "edges/horizontal/image/0" }));
+    }
+
+    /// <summary>Tags of the image summaries in a run folder's event file.</summary>
+    static List<string> ImageTags(string dir)
+    {
+        string file = Directory.EnumerateFiles(dir).Single(f => Path.GetFileName(f).Contains("tfevents", StringComparison.Ordinal));
+        return GraphDl.Summaries.EventFileReader.ReadEvents(file, tolerateTruncatedTail: false)
+            .Where(e => e.Summary != null).SelectMany(e => e.Summary.Value).Where(v => v.Image != null).Select(v => v.Tag).ToList();
     }
 
     [Test]
@@ -58,5 +68,6 @@ public sealed class CnnExampleTests
         string text = run.Output.ToString();
         Assert.That(text, Does.Contain("batch_normalization_4 (BatchNormalization)").And.Contain("(None, 3, 3, 32)").And.Contain("Non-trainable params"));
         Assert.That(File.Exists(Path.Combine(r.RunDir, "filters", "filter15.png")));
+        Assert.That(ImageTags(r.RunDir), Is.SupersetOf(new[] { "inputs/image/0", "filters/image/0", "filters/image/15" }));
     }
 }
