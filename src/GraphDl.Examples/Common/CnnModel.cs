@@ -180,6 +180,33 @@ public sealed class CnnModel : IDisposable
         return r;
     }
 
+    /// <summary>The CNN examples' whole run: prints and logs the model summary, trains with Adam, saves the first conv
+    /// layer's filters (PNG files and TensorBoard images) and prints the final metrics.</summary>
+    public void TrainAndReport(ExampleContext ctx, string label)
+    {
+        string summary = ModelSummary.Describe(Graph);
+        ctx.Line(Indent(summary));
+        Minimize(new AdamOptimizer(ctx.LearningRate));
+        Start();
+        using var log = ctx.OpenLog();
+        log.Text("model/summary", "```\n" + summary + "\n```");
+        var fit = Fit(ctx, log, label, ctx.Epochs, ctx.Batch(Data.TrainRows), ctx.Seed);
+        Trainer.Report(ctx, fit);
+        SaveFilters(Path.Combine(ctx.RunDir, "filters"), Graph.FindVariable("conv2d/kernel")!, log, ctx.Epochs);
+        ctx.Line();
+        ctx.Table(["metric", "value"],
+        [
+            ["train/loss", $"{fit.TrainLoss:F4}"],
+            ["train/accuracy", $"{fit.Train["accuracy"]:F4}"],
+            ["test/accuracy", $"{fit.Test["accuracy"]:F4}  ({Math.Round(fit.Test["accuracy"] * Data.TestRows)}/{Data.TestRows})"],
+            ["updates", $"{fit.Updates}"],
+            ["training time", $"{fit.Elapsed.TotalSeconds:F1} s"],
+        ]);
+    }
+
+    /// <summary>Indents every line of a block by two spaces.</summary>
+    internal static string Indent(string text) => string.Join(Environment.NewLine, text.Split('\n').Select(l => "  " + l.TrimEnd('\r')));
+
     /// <summary>Closes the session.</summary>
     public void Dispose() => _session?.Dispose();
 }

@@ -72,23 +72,6 @@ public sealed class AlexNetExample : Example
         ctx.Line($"  data: {data.Describe()}");
         double dropout = ctx.Get(_dropout);
         using var m = new CnnModel(data, ctx.Seed, (g, x, training) => Network(g, x, training, data.Classes, dropout));
-        string summary = ModelSummary.Describe(m.Graph);
-        ctx.Line(LeNet5Example.Indent(summary));
-        m.Minimize(new AdamOptimizer(ctx.LearningRate));
-        m.Start();
-        using var log = ctx.OpenLog();
-        log.Text("model/summary", "```\n" + summary + "\n```");
-        var fit = m.Fit(ctx, log, Name, ctx.Epochs, ctx.Batch(data.TrainRows), ctx.Seed);
-        Trainer.Report(ctx, fit);
-        m.SaveFilters(Path.Combine(ctx.RunDir, "filters"), m.Graph.FindVariable("conv2d/kernel")!, log, ctx.Epochs);
-        ctx.Line();
-        ctx.Table(["metric", "value"],
-        [
-            ["train/loss", $"{fit.TrainLoss:F4}"],
-            ["train/accuracy", $"{fit.Train["accuracy"]:F4}"],
-            ["test/accuracy", $"{fit.Test["accuracy"]:F4}  ({Math.Round(fit.Test["accuracy"] * data.TestRows)}/{data.TestRows})"],
-            ["updates", $"{fit.Updates}"],
-            ["training time", $"{fit.Elapsed.TotalSeconds:F1} s"],
-        ]);
+        m.TrainAndReport(ctx, Name);
     }
 }

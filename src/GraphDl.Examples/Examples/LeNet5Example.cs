@@ -51,24 +51,6 @@ public sealed class LeNet5Example : Example
         var data = ImageData.FashionMnist(ctx.Data, pad: 2, ctx.Smoke);
         ctx.Line($"  data: {data.Describe()}");
         using var m = new CnnModel(data, ctx.Seed, (g, x, _) => Network(g, x, data.Classes));
-        ctx.Line(Indent(ModelSummary.Describe(m.Graph)));
-        m.Minimize(new AdamOptimizer(ctx.LearningRate));
-        m.Start();
-        using var log = ctx.OpenLog();
-        log.Text("model/summary", "```\n" + ModelSummary.Describe(m.Graph) + "\n```");
-        var fit = m.Fit(ctx, log, Name, ctx.Epochs, ctx.Batch(data.TrainRows), ctx.Seed);
-        Trainer.Report(ctx, fit);
-        m.SaveFilters(Path.Combine(ctx.RunDir, "filters"), m.Graph.FindVariable("conv2d/kernel")!, log, ctx.Epochs);
-        ctx.Line();
-        ctx.Table(["metric", "value"],
-        [
-            ["train/loss", $"{fit.TrainLoss:F4}"],
-            ["train/accuracy", $"{fit.Train["accuracy"]:F4}"],
-            ["test/accuracy", $"{fit.Test["accuracy"]:F4}  ({Math.Round(fit.Test["accuracy"] * data.TestRows)}/{data.TestRows})"],
-            ["updates", $"{fit.Updates}"],
-            ["training time", $"{fit.Elapsed.TotalSeconds:F1} s"],
-        ]);
+        m.TrainAndReport(ctx, Name);
     }
-
-    internal static string Indent(string text) => string.Join(Environment.NewLine, text.Split('\n').Select(l => "  " + l.TrimEnd('\r')));
 }
