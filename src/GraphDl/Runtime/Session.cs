@@ -91,7 +91,7 @@ public sealed class Session : IDisposable
                 CheckFeed(t, v);
                 frame.Values[plan.FeedSlots[ReferenceEquals(plan.Feeds[i], t) ? i : IndexOf(plan.Feeds, t)]] = v;
             }
-            long t0 = System.Diagnostics.Stopwatch.GetTimestamp();
+            long t0 = trace == null ? 0 : System.Diagnostics.Stopwatch.GetTimestamp();
             Execute(plan, frame, trace);
             if (trace != null) trace.Elapsed = System.Diagnostics.Stopwatch.GetElapsedTime(t0);
             var results = new NDArray[fetches.Length];
