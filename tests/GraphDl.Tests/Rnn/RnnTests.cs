@@ -73,6 +73,53 @@ public class RnnTests
         }
     }
 
+    /// <summary>A hidden size spanning several of the fused kernels' unit blocks, the last one partial (45 = 32 + 13), with
+    /// and without cell clipping: the fused layer still matches the unrolled graph.</summary>
+    [Test]
+    public void Fused_WideHidden_MatchesUnrolled([Values("lstm", "lstm_clip", "gru", "rnn")] string kind, [Values(DType.Float64, DType.Float32)] DType dtype)
+    {
+        const int Hw = 45;
+        var g = new Graph { Seed = 6 };
+        var x = g.Placeholder(dtype, new Shape(B, T, I), "x");
+        IRnnCell cell = kind switch
+        {
+            "lstm" => new LSTMCell(Hw),
+            "lstm_clip" => new LSTMCell(Hw, cellClip: 0.3),
+            "gru" => new GRUCell(Hw),
+            _ => new BasicRNNCell(Hw),
+        };
+        var lens = g.Const(NDArray.From(Lens, B));
+        var (yf, sf) = g.DynamicRnn(cell, x, lens);
+        var (yu, su) = g.StaticRnn(cell, x, sequenceLength: lens);
+        using var s = new Session(g);
+        s.Run(g.GlobalVariablesInitializer());
+        var xv = Values(5, dtype, B, T, I);
+        AssertRelClose(RunPath(g, s, x, yf, sf, xv), RunPath(g, s, x, yu, su, xv), dtype == DType.Float64 ? 1e-10 : 1e-5, kind);
+    }
+
+    /// <summary>The fused layers split their time steps across threads; results are bit-identical for 1, 2 and 3 threads.</summary>
+    [Test]
+    public void Fused_BitIdenticalAcrossThreadCounts([Values("lstm", "gru", "rnn")] string kind)
+    {
+        List<double[]>? first = null;
+        foreach (int threads in new[] { 1, 2, 3 })
+        {
+            var g = new Graph { Seed = 8 };
+            var x = g.Placeholder(DType.Float32, new Shape(4, 7, 5), "x");
+            IRnnCell cell = kind switch { "lstm" => new LSTMCell(70), "gru" => new GRUCell(70), _ => new BasicRNNCell(70) };
+            var (y, st) = g.DynamicRnn(cell, x, g.Const(NDArray.From(new[] { 7, 2, 5, 0 }, 4)));
+            var loss = g.Sum(y * y);
+            foreach (var t in st) loss += g.Sum(t);
+            var grads = g.Gradients([loss], [x, .. g.TrainableVariables.Select(v => v.Value)]);
+            using var s = new Session(g, new SessionOptions { IntraOpThreads = threads });
+            s.Run(g.GlobalVariablesInitializer());
+            var got = s.Run([y, .. st, .. grads.Select(t => t!)], [(x, NDArray.From(OpCase.Rand(9, -1, 1, 4, 7, 5).ToFloatArray(), 4, 7, 5))])
+                .Select(a => a.ToDoubleArray()).ToList();
+            if (first == null) { first = got; continue; }
+            for (int k = 0; k < got.Count; k++) Assert.That(got[k], Is.EqualTo(first[k]), $"{kind} tensor {k}, {threads} threads");
+        }
+    }
+
     /// <summary>Central differences of the unrolled cell, float64, with respect to the input and every variable.</summary>
     [Test]
     public void UnrolledCell_GradientMatchesFiniteDifferences([ValueSource(nameof(Kinds))] string kind, [Values] bool masked)
