@@ -36,6 +36,14 @@ public class ConvTests
     [TestCase(9, 23, 21, 3, 3, 3, 8, 2, 1, true)]
     [TestCase(5, 16, 15, 4, 3, 3, 6, 1, 2, true)]
     [TestCase(1, 40, 37, 2, 5, 3, 3, 2, 1, true)]
+    // One input channel (transposed forward product) with several tiles, SAME borders, strides and dilations.
+    [TestCase(3, 32, 32, 1, 5, 5, 6, 1, 1, false)]
+    [TestCase(2, 30, 29, 1, 3, 5, 4, 1, 1, true)]
+    [TestCase(2, 25, 27, 1, 3, 3, 5, 2, 2, true)]
+    [TestCase(2, 21, 23, 1, 4, 2, 3, 1, 3, true)]
+    // Output channels wider than a micro-tile (the untransposed products).
+    [TestCase(2, 9, 8, 3, 3, 3, 33, 1, 1, true)]
+    [TestCase(2, 12, 11, 1, 3, 3, 40, 2, 1, false)]
     public void ManyTiles_MatchNaiveLoops(int n, int h, int w, int c, int kh, int kw, int o, int s, int d, bool same)
     {
         var geo = new Geo(n, h, w, c, kh, kw, o, s, s, d, d, same);
@@ -52,12 +60,13 @@ public class ConvTests
         NumericAssert.AllClose(df32, df, 1e-3, 1e-4, "Conv2DBackpropFilter float32");
     }
 
-    [Test]
-    public void Results_AreBitIdenticalForAnyThreadCount()
+    [TestCase(4)]
+    [TestCase(1)]
+    public void Results_AreBitIdenticalForAnyThreadCount(int c)
     {
-        var geo = new Geo(8, 20, 20, 4, 3, 3, 8, 1, 1, 1, 1, true);
-        var x = RandVec(4, 8 * 20 * 20 * 4);
-        var f = RandVec(5, 3 * 3 * 4 * 8);
+        var geo = new Geo(8, 20, 20, c, 3, 3, 8, 1, 1, 1, 1, true);
+        var x = RandVec(4, 8 * 20 * 20 * c);
+        var f = RandVec(5, 3 * 3 * c * 8);
         var dy = RandVec(6, 8 * 20 * 20 * 8);
         var one = RunConv(geo, x, f, dy, DType.Float32, threads: 1);
         var three = RunConv(geo, x, f, dy, DType.Float32, threads: 3);
@@ -90,6 +99,28 @@ public class ConvTests
         var ap = g.AvgPool(x, [3, 3], [2, 2], "SAME");
         Assert.That(s.Run(mp).ToDoubleArray(), Is.EqualTo(new double[] { 11, 12, 15, 16 }));
         Assert.That(s.Run(ap).ToDoubleArray(), Is.EqualTo(new double[] { 54 / 9.0, 45 / 6.0, 72 / 6.0, 54 / 4.0 }));
+    }
+
+    /// <summary>Ties in a max-pool window: the whole gradient goes to the first maximal position in row-major order (as the
+    /// naive reference and TF's CPU kernel), for channel counts on every kernel path (vector-sized and not).</summary>
+    [Test]
+    public void MaxPoolGrad_TiesGoToFirstPosition([Values(1, 6, 8, 9)] int c, [Values(DType.Float32, DType.Float64)] DType t, [Values(2, 3)] int k)
+    {
+        int[] xd = [2, 6, 7, c];
+        var geo = Pool(xd, k, 2, true);
+        int n = xd.Aggregate(1, (a, b) => a * b);
+        // Values from a set of 3, so most windows hold their maximum more than once.
+        var xv = Enumerable.Range(0, n).Select(i => (double)((i * 7 + i / 5) % 3)).ToArray();
+        var dyv = RandVec(11, geo.OutDims.Aggregate(1, (a, b) => a * b));
+        var g = new Graph();
+        NDArray A(double[] v, int[] d) => t == DType.Float64 ? NDArray.From(v, d) : NDArray.From(v.Select(e => (float)e).ToArray(), d);
+        var x = g.Const(A(xv, xd));
+        var y = g.MaxPool(x, [k, k], [2, 2], "SAME");
+        var dx = g.MaxPoolGrad(x, y, g.Const(A(dyv, geo.OutDims)), [k, k], [2, 2], "SAME");
+        using var s = new Session(g);
+        var r = s.Run([y, dx]);
+        NumericAssert.AllClose(r[0].ToDoubleArray(), MaxPool(geo, xv), 0, 0, "MaxPool");
+        NumericAssert.AllClose(r[1].ToDoubleArray(), MaxPoolGrad(geo, xv, dyv), 1e-6, 1e-6, "MaxPoolGrad");
     }
 
     [Test]

@@ -54,6 +54,8 @@ public static partial class OpCases
             ("k3_s2_valid", [1, 7, 5, 2], 3, 2, false),
             // 9 channels: whole SIMD vectors (float32 8, float64 4) plus a scalar tail, with overlapping windows.
             ("k3_s2_same_c9", [2, 5, 6, 9], 3, 2, true),
+            // 8 channels: whole vectors only (the vector path); fewer channels take the row-at-once path above.
+            ("k2_s2_valid_c8", [2, 4, 6, 8], 2, 2, false),
         };
         foreach (var (name, xd, k, s, same) in pools)
         {

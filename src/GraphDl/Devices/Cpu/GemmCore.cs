@@ -210,13 +210,13 @@ internal static unsafe partial class GemmCore<T> where T : unmanaged, IBinaryFlo
             }
             else
             {
+                // A narrow last panel (or a narrow matrix): block copy of the w columns, vector clear of the padding.
+                uint bytes = (uint)(w * sizeof(T)), pad = (uint)((nr - w) * sizeof(T));
                 for (int p = 0; p < kc; p++)
                 {
                     T* d = dst + p * nr;
-                    T* sr = src + p * ldb;
-                    int jj = 0;
-                    for (; jj < w; jj++) d[jj] = sr[jj];
-                    for (; jj < nr; jj++) d[jj] = T.Zero;
+                    Unsafe.CopyBlockUnaligned(d, src + p * ldb, bytes);
+                    Unsafe.InitBlockUnaligned(d + w, 0, pad);
                 }
             }
         }
@@ -230,6 +230,18 @@ internal static unsafe partial class GemmCore<T> where T : unmanaged, IBinaryFlo
                 return;
             }
             int jj = 0;
+            if (typeof(T) == typeof(float) && Avx.IsSupported && !ForceScalar && kc >= 8)
+            {
+                // A narrow panel: whole groups of 8 columns by in-register transposes, the rest below.
+                for (; jj + 8 <= w; jj += 8)
+                {
+                    float* sp = (float*)(src + jj * ldb), d = (float*)(dst + jj);
+                    int p = 0;
+                    for (; p + 8 <= kc; p += 8) Transpose8x8(sp + p, ldb, d + (long)p * nr, nr);
+                    for (; p < kc; p++)
+                        for (int c = 0; c < 8; c++) d[(long)p * nr + c] = sp[c * ldb + p];
+                }
+            }
             for (; jj < w; jj++)
             {
                 T* sr = src + jj * ldb;

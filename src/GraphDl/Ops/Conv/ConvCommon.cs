@@ -152,6 +152,69 @@ internal static unsafe class ConvCore<T> where T : unmanaged, INumber<T>
         else System.Numerics.Tensors.TensorPrimitives.Add(new ReadOnlySpan<T>(dst, n), new ReadOnlySpan<T>(src, n), new Span<T>(dst, n));
     }
 
+    /// <summary>Columns of the GEMM engine's micro-tile for T (its rows are 6).</summary>
+    static int Nr => typeof(T) == typeof(float) ? GemmCore<float>.NR : GemmCore<double>.NR;
+
+    /// <summary>True when the forward product runs transposed (yᵀ = fᵀ·colᵀ): a single input channel (its transposed im2col is
+    /// plain row copies) and fewer output channels than a micro-tile is wide, which the normal product would mostly waste.</summary>
+    static bool ForwardTransposed(in ConvGeom g) => g.C == 1 && g.O < Nr;
+
+    /// <summary>True when the filter gradient runs transposed (dfᵀ[O, K] = dyᵀ·col): the output channels then fill the
+    /// micro-tile's rows instead of a mostly empty column panel.</summary>
+    static bool FilterTransposed(in ConvGeom g) => g.O < Nr;
+
+    /// <summary>Rows [r0, r0 + cnt) of the im2col matrix, transposed: <paramref name="colT"/>[k, t] for k in [0, K), ld = cnt.</summary>
+    public static void Im2ColT(in ConvGeom g, T* x, T* colT, int r0, int cnt)
+    {
+        int C = g.C, ohw = g.OH * g.OW;
+        int n = r0 / ohw, p = r0 - n * ohw, oh = p / g.OW, ow = p - oh * g.OW;
+        for (int t = 0; t < cnt;)
+        {
+            int seg = Math.Min(g.OW - ow, cnt - t);
+            T* img = x + (long)n * g.H * g.W * C;
+            for (int kh = 0; kh < g.KH; kh++)
+            {
+                int ih = oh * g.SH - g.PT + kh * g.DH;
+                for (int kw = 0; kw < g.KW; kw++)
+                {
+                    int iw = ow * g.SW - g.PL + kw * g.DW;
+                    for (int ch = 0; ch < C; ch++)
+                    {
+                        T* dst = colT + (long)((kh * g.KW + kw) * C + ch) * cnt + t;
+                        if ((uint)ih >= (uint)g.H) { Zero(dst, seg); continue; }
+                        T* src = img + (long)ih * g.W * C + ch;
+                        if (g.SW == 1 && C == 1)
+                        {
+                            int lo = Math.Clamp(-iw, 0, seg), hi = Math.Clamp(g.W - iw, lo, seg);
+                            if (lo > 0) Zero(dst, lo);
+                            if (hi > lo) Copy(src + iw + lo, dst + lo, hi - lo);
+                            if (seg > hi) Zero(dst + hi, seg - hi);
+                        }
+                        else
+                            for (int j = 0; j < seg; j++)
+                            {
+                                int w = iw + j * g.SW;
+                                dst[j] = (uint)w < (uint)g.W ? src[(long)w * C] : T.Zero;
+                            }
+                    }
+                }
+            }
+            t += seg;
+            ow += seg;
+            if (ow == g.OW) { ow = 0; if (++oh == g.OH) { oh = 0; n++; } }
+        }
+    }
+
+    /// <summary>dst[c, r] = src[r, c] for a [rows, cols] source (leading dims given).</summary>
+    static void Transpose(T* src, int rows, int cols, int lds, T* dst, int ldd)
+    {
+        for (int r = 0; r < rows; r++)
+        {
+            T* sr = src + (long)r * lds;
+            for (int c = 0; c < cols; c++) dst[(long)c * ldd + r] = sr[c];
+        }
+    }
+
     /// <summary>Rows [r0, r0 + cnt) of the im2col matrix [rows, KH·KW·C] into <paramref name="col"/>.</summary>
     public static void Im2Col(in ConvGeom g, T* x, T* col, int r0, int cnt)
     {
@@ -217,6 +280,14 @@ internal static unsafe class ConvCore<T> where T : unmanaged, INumber<T>
 
     static void FwdTile(in ConvGeom g, T* x, T* f, T* y, int r0, int cnt, WorkerPool? pool)
     {
+        if (ForwardTransposed(g))
+        {
+            T* colT = Scratch<T>.Get(0, (long)cnt * g.K), yT = Scratch<T>.Get(1, (long)cnt * g.O);
+            Im2ColT(g, x, colT, r0, cnt);
+            Gemm(true, false, g.O, cnt, g.K, f, g.O, colT, cnt, false, yT, cnt, pool);
+            Transpose(yT, g.O, cnt, cnt, y + (long)r0 * g.O, g.O);
+            return;
+        }
         T* col = Scratch<T>.Get(0, (long)cnt * g.K);
         Im2Col(g, x, col, r0, cnt);
         Gemm(false, false, cnt, g.O, g.K, col, g.K, f, g.O, false, y + (long)r0 * g.O, g.O, pool);
@@ -270,6 +341,24 @@ internal static unsafe class ConvCore<T> where T : unmanaged, INumber<T>
 
     // ---- backprop filter: df[K, O] = Σ im2col(x)ᵀ · dy, in a fixed number of row chunks (partial sums added in order)
 
+    /// <summary>Adds (or, when <paramref name="first"/>, writes) one row tile's share of the filter gradient into
+    /// <paramref name="acc"/>, laid out [O, K] when <see cref="FilterTransposed"/> (dyᵀ·col: few output channels fill the
+    /// micro-tile's rows), else [K, O] (colᵀ·dy). A single input channel builds the transposed im2col (plain row copies).</summary>
+    static void FilterTile(in ConvGeom g, T* x, T* dy, int r, int cnt, bool first, T* acc, WorkerPool? pool)
+    {
+        T* col = Scratch<T>.Get(0, (long)cnt * g.K);
+        if (g.C == 1)
+        {
+            Im2ColT(g, x, col, r, cnt);
+            if (FilterTransposed(g)) Gemm(true, true, g.O, g.K, cnt, dy + (long)r * g.O, g.O, col, cnt, !first, acc, g.K, pool);
+            else Gemm(false, false, g.K, g.O, cnt, col, cnt, dy + (long)r * g.O, g.O, !first, acc, g.O, pool);
+            return;
+        }
+        Im2Col(g, x, col, r, cnt);
+        if (FilterTransposed(g)) Gemm(true, false, g.O, g.K, cnt, dy + (long)r * g.O, g.O, col, g.K, !first, acc, g.K, pool);
+        else Gemm(true, false, g.K, g.O, cnt, col, g.K, dy + (long)r * g.O, g.O, !first, acc, g.O, pool);
+    }
+
     struct BwdFilterBody : IParallelBody
     {
         public ConvGeom G; public T* X, Dy, Partials; public int Chunk;
@@ -277,13 +366,7 @@ internal static unsafe class ConvCore<T> where T : unmanaged, INumber<T>
         {
             int r0 = i * Chunk, end = Math.Min(G.Rows, r0 + Chunk), tile = TileRows(G);
             T* acc = Partials + (long)i * G.K * G.O;
-            T* col = Scratch<T>.Get(0, (long)Math.Min(tile, end - r0) * G.K);
-            for (int r = r0; r < end; r += tile)
-            {
-                int cnt = Math.Min(tile, end - r);
-                Im2Col(G, X, col, r, cnt);
-                Gemm(true, false, G.K, G.O, cnt, col, G.K, Dy + (long)r * G.O, G.O, r != r0, acc, G.O, null);
-            }
+            for (int r = r0; r < end; r += tile) FilterTile(G, X, Dy, r, Math.Min(tile, end - r), r == r0, acc, null);
         }
     }
 
@@ -299,22 +382,20 @@ internal static unsafe class ConvCore<T> where T : unmanaged, INumber<T>
         int chunks = Math.Min(MaxChunks, tiles);
         int chunk = (tiles + chunks - 1) / chunks * tile;
         chunks = (rows + chunk - 1) / chunk;
+        bool tr = FilterTransposed(g);
         if (chunks == 1)
         {
-            T* col = Scratch<T>.Get(0, (long)Math.Min(tile, rows) * g.K);
-            for (int r = 0; r < rows; r += tile)
-            {
-                int cnt = Math.Min(tile, rows - r);
-                Im2Col(g, x, col, r, cnt);
-                Gemm(true, false, g.K, g.O, cnt, col, g.K, dy + (long)r * g.O, g.O, r != 0, df, g.O, pool);
-            }
+            T* acc = tr ? Scratch<T>.Get(1, ko) : df;
+            for (int r = 0; r < rows; r += tile) FilterTile(g, x, dy, r, Math.Min(tile, rows - r), r == 0, acc, pool);
+            if (tr) Transpose(acc, g.O, g.K, g.K, df, g.O);
             return;
         }
         T* partials = Scratch<T>.Get(1, (long)chunks * ko);
         var body = new BwdFilterBody { G = g, X = x, Dy = dy, Partials = partials, Chunk = chunk };
         pool.For(chunks, ref body);
-        var d = new Span<T>(df, ko);
-        new ReadOnlySpan<T>(partials, ko).CopyTo(d);
+        var d = new Span<T>(partials, ko);
         for (int i = 1; i < chunks; i++) System.Numerics.Tensors.TensorPrimitives.Add(d, new ReadOnlySpan<T>(partials + (long)i * ko, ko), d);
+        if (tr) Transpose(partials, g.O, g.K, g.K, df, g.O);
+        else d.CopyTo(new Span<T>(df, ko));
     }
 }

@@ -188,6 +188,95 @@ namespace GraphDl.Ops
                 return vc;
             }
 
+            /// <summary>Max pooling (Mode 0) or its gradient (Mode 1) for one image when the channels do not fill whole vectors
+            /// (a LeNet layer has 6): per output row, the maximum over the window's rows for the whole width at once (vectorized
+            /// over width × channels), then over the window's columns; the gradient goes to the first window position, in
+            /// row-major order, that holds the maximum (as the general path).</summary>
+            static void FewChannelsMax(in ConvGeom g, int mode, T* x, T* y, T* dyAll, long o0, T* dx)
+            {
+                int C = g.C, wc = g.W * C;
+                T* v = Scratch<T>.Get(0, wc);
+                T* m = mode == 1 ? Scratch<T>.Get(1, (long)g.OW * C) : null;
+                for (int oh = 0; oh < g.OH; oh++)
+                {
+                    int h0 = oh * g.SH - g.PT, h1 = Math.Min(h0 + g.KH, g.H);
+                    h0 = Math.Max(h0, 0);
+                    T* rows = x + (long)h0 * wc;
+                    if (h1 - h0 == 1) v = rows;
+                    else
+                    {
+                        var vs = new Span<T>(v, wc);
+                        TensorPrimitives.Max(new ReadOnlySpan<T>(rows, wc), new ReadOnlySpan<T>(rows + wc, wc), vs);
+                        for (int h = h0 + 2; h < h1; h++) TensorPrimitives.Max(vs, new ReadOnlySpan<T>(x + (long)h * wc, wc), vs);
+                    }
+                    T* yrow = mode == 0 ? y + o0 + (long)oh * g.OW * C : m;
+                    for (int ow = 0; ow < g.OW; ow++)
+                    {
+                        int w0 = ow * g.SW - g.PL, w1 = Math.Min(w0 + g.KW, g.W);
+                        w0 = Math.Max(w0, 0);
+                        T* yo = yrow + (long)ow * C;
+                        T* first = v + (long)w0 * C;
+                        for (int ch = 0; ch < C; ch++) yo[ch] = first[ch];
+                        for (int w = w0 + 1; w < w1; w++)
+                        {
+                            T* vw = v + (long)w * C;
+                            for (int ch = 0; ch < C; ch++) yo[ch] = T.Max(yo[ch], vw[ch]);
+                        }
+                    }
+                    if (mode == 0) continue;
+                    T* dyrow = dyAll + o0 + (long)oh * g.OW * C;
+                    if (typeof(T) == typeof(float) && C <= 64)
+                    {
+                        ScatterFloat(g, (float*)x, (float*)m, (float*)dyrow, (float*)dx, h0, h1);
+                        continue;
+                    }
+                    for (int ow = 0; ow < g.OW; ow++)
+                    {
+                        int w0 = ow * g.SW - g.PL, w1 = Math.Min(w0 + g.KW, g.W);
+                        w0 = Math.Max(w0, 0);
+                        for (int ch = 0; ch < C; ch++)
+                        {
+                            T mx = m[(long)ow * C + ch], d = dyrow[(long)ow * C + ch];
+                            for (int h = h0; h < h1; h++)
+                                for (int w = w0; w < w1; w++)
+                                {
+                                    long at = ((long)h * g.W + w) * C + ch;
+                                    if (x[at] == mx) { dx[at] += d; goto next; }
+                                }
+                            next:;
+                        }
+                    }
+                }
+            }
+
+            /// <summary>The max-pool gradient scatter of one output row in float32 without data-dependent branches: each window
+            /// position adds dy where it holds the maximum and no earlier position did (a bit mask), so ties still go to the
+            /// first position in row-major order.</summary>
+            static void ScatterFloat(in ConvGeom g, float* x, float* m, float* dyrow, float* dx, int h0, int h1)
+            {
+                int C = g.C;
+                uint* open = stackalloc uint[C];
+                for (int ow = 0; ow < g.OW; ow++)
+                {
+                    int w0 = ow * g.SW - g.PL, w1 = Math.Min(w0 + g.KW, g.W);
+                    w0 = Math.Max(w0, 0);
+                    float* mo = m + (long)ow * C, d = dyrow + (long)ow * C;
+                    for (int ch = 0; ch < C; ch++) open[ch] = uint.MaxValue;
+                    for (int h = h0; h < h1; h++)
+                        for (int w = w0; w < w1; w++)
+                        {
+                            long at = ((long)h * g.W + w) * C;
+                            float* xp = x + at, dp = dx + at;
+                            for (int ch = 0; ch < C; ch++)
+                            {
+                                uint hit = open[ch] & (uint)-(xp[ch] == mo[ch] ? 1 : 0);
+                                dp[ch] += BitConverter.UInt32BitsToSingle(BitConverter.SingleToUInt32Bits(d[ch]) & hit);
+                                open[ch] &= ~hit;
+                            }
+                        }
+                }
+            }
+
             struct Body : IParallelBody
             {
                 public ConvGeom G; public int Mode; public T* A, B, Y;
@@ -200,6 +289,11 @@ namespace GraphDl.Ops
                     T* x = A == null ? null : A + n * img;
                     T* dx = Y + n * img;
                     if (Mode is 1 or 4) new Span<T>(dx, (int)img).Clear();
+                    if (Mode is 0 or 1 && Vector.IsHardwareAccelerated && C % Vector<T>.Count != 0)
+                    {
+                        FewChannelsMax(g, Mode, x, Y, B, n * oimg, dx);
+                        return;
+                    }
                     Span<T> bv = C <= 512 ? stackalloc T[C] : new T[C];
                     Span<int> bi = C <= 512 ? stackalloc int[C] : new int[C];
                     for (int oh = 0; oh < g.OH; oh++)
