@@ -111,6 +111,22 @@ public static partial class OpCases
             Reference = v => Enumerable.Range(0, 5).Select(c => v[0].Where((_, i) => i % 5 == c).Sum()).ToArray(),
         };
 
+        // Several repeated-bias blocks plus a partial one (6 channels: blocks of 66), and a wide bias (20 channels).
+        foreach (var (bn, vd) in new (string, int[])[] { ("c6_blocks", [4, 9, 6]), ("c20", [3, 2, 20]) })
+        {
+            int ch = vd[^1];
+            var vv = Rand(seed++, -1, 1, vd);
+            var bv = Rand(seed++, -1, 1, ch);
+            yield return new OpCase($"BiasAdd_{bn}", BiasOps.BiasAdd, (g, t) => g.BiasAdd(t[0], t[1]), [vv, bv])
+            {
+                Reference = v => v[0].Select((e, i) => e + v[1][i % ch]).ToArray(),
+            };
+            yield return new OpCase($"BiasAddGrad_{bn}", BiasOps.BiasAddGrad, (g, t) => g.BiasAddGrad(t[0]), [vv])
+            {
+                Reference = v => Enumerable.Range(0, ch).Select(c => v[0].Where((_, i) => i % ch == c).Sum()).ToArray(),
+            };
+        }
+
         // ---- LRN (depth 7, radius 2: windows clipped at both ends)
         const int depth = 7, r = 2;
         const double bias = 1.5, alpha = 0.3, beta = 0.75;

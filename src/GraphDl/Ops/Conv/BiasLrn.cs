@@ -65,8 +65,13 @@ namespace GraphDl.Ops
             int c = b.Length;
             if (c == 0) return;
             if (c >= 16) { for (int o = 0; o < v.Length; o += c) TensorPrimitives.Add(v.Slice(o, c), b, y.Slice(o, c)); return; }
-            for (int o = 0; o < v.Length; o += c)
-                for (int i = 0; i < c; i++) y[o + i] = v[o + i] + b[i];
+            // Few channels: the bias repeated to a block of at least 64 elements, added block by block.
+            int l = (64 + c - 1) / c * c, at = 0;
+            Span<T> tiled = stackalloc T[l];
+            for (int o = 0; o < l; o += c) b.CopyTo(tiled.Slice(o, c));
+            for (; at + l <= v.Length; at += l) TensorPrimitives.Add(v.Slice(at, l), tiled, y.Slice(at, l));
+            int rest = v.Length - at;
+            TensorPrimitives.Add(v.Slice(at, rest), tiled[..rest], y.Slice(at, rest));
         }
 
         static void Sum<T>(ReadOnlySpan<T> v, Span<T> y) where T : unmanaged, INumber<T>
@@ -75,8 +80,15 @@ namespace GraphDl.Ops
             y.Clear();
             if (c == 0) return;
             if (c >= 16) { for (int o = 0; o < v.Length; o += c) TensorPrimitives.Add(y, v.Slice(o, c), y); return; }
-            for (int o = 0; o < v.Length; o += c)
-                for (int i = 0; i < c; i++) y[i] += v[o + i];
+            // Few channels: sum blocks of at least 64 elements (whole rows), then fold the block's rows.
+            int l = (64 + c - 1) / c * c, at = 0;
+            Span<T> acc = stackalloc T[l];
+            acc.Clear();
+            for (; at + l <= v.Length; at += l) TensorPrimitives.Add(acc, v.Slice(at, l), acc);
+            int rest = v.Length - at;
+            TensorPrimitives.Add(acc[..rest], v.Slice(at, rest), acc[..rest]);
+            for (int o = 0; o < l; o += c)
+                for (int i = 0; i < c; i++) y[i] += acc[o + i];
         }
     }
 
