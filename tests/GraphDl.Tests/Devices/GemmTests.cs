@@ -167,6 +167,52 @@ public unsafe class GemmTests
                     yield return new TestCaseData(ta, tb, s[0], s[1], s[2]);
     }
 
+    /// <summary>A B packed once (<c>PackB</c>) and multiplied by column ranges (<c>RunPackedB</c>), as the fused LSTM does at
+    /// every time step, gives bit for bit what the plain product gives on the same columns: same panels, same FMA order
+    /// (shapes above the direct small-product path, which the plain product would take instead).</summary>
+    [TestCase(false, false, 32, 128, 128, 0)]
+    [TestCase(false, false, 32, 512, 128, 1)]
+    [TestCase(false, true, 32, 45, 512, 1)]
+    [TestCase(true, true, 33, 70, 300, 2)]
+    [TestCase(true, false, 7, 40, 200, 3)]
+    public void PackedB_MatchesPlainProduct(bool ta, bool tb, int m, int n, int k, int panelsBefore)
+    {
+        int nr = GemmCore<float>.NR, col0 = panelsBefore * nr, wide = col0 + n + 5;
+        var (a, lda, bw, ldb, c, ldc) = MakeInputs(ta, tb, m, wide, k, 11);
+        var af = Array.ConvertAll(a, v => (float)v);
+        var bf = Array.ConvertAll(bw, v => (float)v);
+        var cf = Array.ConvertAll(c, v => (float)v);
+        var packed = new float[GemmCore<float>.PackedBSize(k, wide) + 64];
+        var plain = (float[])cf.Clone();
+        var viaPacked = (float[])cf.Clone();
+        fixed (float* pa = af, pb = bf, pp = packed, pc1 = plain, pc2 = viaPacked)
+        {
+            GemmCore<float>.PackB(tb, k, wide, pb, ldb, pp);
+            // The plain product on columns [col0, col0 + n) of op(B).
+            float* bsub = tb ? pb + (long)col0 * ldb : pb + col0;
+            Gemm.Sgemm(ta, tb, m, n, k, 0.7f, pa, lda, bsub, ldb, 0.4f, pc1, ldc, null);
+            GemmCore<float>.RunPackedB(ta, m, n, k, 0.7f, pa, lda, pp, wide, col0, 0.4f, pc2, ldc);
+        }
+        Assert.That(viaPacked, Is.EqualTo(plain));
+        var packedD = new double[GemmCore<double>.PackedBSize(k, wide) + 64];
+        int nrD = GemmCore<double>.NR, col0D = panelsBefore * nrD;
+        var plainD = (double[])c.Clone();
+        var viaPackedD = (double[])c.Clone();
+        fixed (double* pa = a, pb = bw, pp = packedD, pc1 = plainD, pc2 = viaPackedD)
+        {
+            GemmCore<double>.PackB(tb, k, wide, pb, ldb, pp);
+            double* bsub = tb ? pb + (long)col0D * ldb : pb + col0D;
+            Gemm.Dgemm(ta, tb, m, n, k, 0.7, pa, lda, bsub, ldb, 0.4, pc1, ldc, null);
+            GemmCore<double>.RunPackedB(ta, m, n, k, 0.7, pa, lda, pp, wide, col0D, 0.4, pc2, ldc);
+        }
+        Assert.That(viaPackedD, Is.EqualTo(plainD));
+        Assert.Throws<ArgumentOutOfRangeException>(() =>
+        {
+            fixed (float* pa = af, pp = packed, pc2 = viaPacked)
+                GemmCore<float>.RunPackedB(ta, m, n, k, 1f, pa, lda, pp, wide, col0 + 1, 0f, pc2, ldc);
+        });
+    }
+
     [TestCaseSource(nameof(DeterminismCases))]
     public void BitIdenticalAcrossThreadCounts(bool ta, bool tb, int m, int n, int k)
     {

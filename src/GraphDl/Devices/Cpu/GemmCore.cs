@@ -126,6 +126,48 @@ internal static unsafe partial class GemmCore<T> where T : unmanaged, IBinaryFlo
         }
     }
 
+    /// <summary>Elements of a B matrix packed by <see cref="PackB"/>: k × n rounded up to whole NR panels.</summary>
+    public static long PackedBSize(int k, int n) => (long)k * ((n + NR - 1) / NR * NR);
+
+    /// <summary>Packs op(B) [k, n] once for repeated products (a recurrent kernel multiplied at every time step): for each
+    /// KC block of k, all NR-column panels in order, as <see cref="Run"/> packs them.</summary>
+    public static void PackB(bool transB, int k, int n, T* b, int ldb, T* dst)
+    {
+        Ctx x = default;
+        x.TransB = transB; x.B = b; x.Ldb = ldb; x.Jc = 0; x.Nc = n; x.NPanels = (n + NR - 1) / NR;
+        long nPad = (long)x.NPanels * NR;
+        for (int pc = 0; pc < k; pc += KC)
+        {
+            x.Pc = pc; x.Kc = Math.Min(KC, k - pc);
+            x.Bp = dst + pc * nPad;
+            for (int jp = 0; jp < x.NPanels; jp++) PackBPanel(&x, jp);
+        }
+    }
+
+    /// <summary>C[m, n] = alpha·op(A)·op(B) + beta·C on the calling thread, op(B) being columns [col0, col0 + n) of a matrix
+    /// of <paramref name="packedN"/> columns packed by <see cref="PackB"/>; col0 must be a multiple of NR. Each element gets
+    /// the same arithmetic as in <see cref="Run"/>.</summary>
+    public static void RunPackedB(bool transA, int m, int n, int k, T alpha, T* a, int lda, T* packed, int packedN, int col0,
+        T beta, T* c, int ldc)
+    {
+        if (m == 0 || n == 0) return;
+        if (col0 % NR != 0 || col0 + n > packedN) throw new ArgumentOutOfRangeException(nameof(col0), "col0 must start a packed panel and the columns fit.");
+        if (k == 0) { ScaleC(m, n, beta, c, ldc); return; }
+        Ctx x = default;
+        x.TransA = transA; x.M = m; x.N = n; x.K = k; x.A = a; x.Lda = lda; x.C = c; x.Ldc = ldc;
+        x.Alpha = alpha; x.Beta = beta; x.Mc = MC; x.MBlocks = (m + MC - 1) / MC;
+        x.Jc = 0; x.Nc = n; x.NPanels = (n + NR - 1) / NR; x.NSplits = 1; x.PanelsPerSplit = x.NPanels;
+        long nPad = (long)(packedN + NR - 1) / NR * NR;
+        for (int pc = 0; pc < k; pc += KC)
+        {
+            x.Pc = pc; x.Kc = Math.Min(KC, k - pc);
+            x.Overwrite = pc == 0 && beta == T.Zero;
+            x.BetaEff = pc == 0 ? beta : T.One;
+            x.Bp = packed + pc * nPad + (long)col0 * x.Kc;
+            for (int ib = 0; ib < x.MBlocks; ib++) ComputeItem(&x, ib);
+        }
+    }
+
     struct BatchCtx
     {
         public bool TransA, TransB;

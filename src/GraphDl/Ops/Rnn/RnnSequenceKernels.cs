@@ -26,6 +26,25 @@ namespace GraphDl.Ops
                 Gemm.Dgemm(ta, tb, m, n, k, 1.0, (double*)a, lda, (double*)b, ldb, acc ? 1.0 : 0.0, (double*)c, ldc, pool);
         }
 
+        static long PackedSize<T>(int k, int n) where T : unmanaged =>
+            typeof(T) == typeof(float) ? GemmCore<float>.PackedBSize(k, n) : GemmCore<double>.PackedBSize(k, n);
+
+        /// <summary>Packs op(B) [k, n] once for <see cref="MmPacked"/> (a recurrent kernel used at every step).</summary>
+        static void PackB<T>(bool tb, int k, int n, T* b, int ldb, T* dst) where T : unmanaged
+        {
+            if (typeof(T) == typeof(float)) GemmCore<float>.PackB(tb, k, n, (float*)b, ldb, (float*)dst);
+            else GemmCore<double>.PackB(tb, k, n, (double*)b, ldb, (double*)dst);
+        }
+
+        /// <summary>C = A·op(B)[:, col0 : col0+n] (+ C when <paramref name="acc"/>) on the calling thread, B packed by <see cref="PackB"/>.</summary>
+        static void MmPacked<T>(int m, int n, int k, T* a, int lda, T* packed, int packedN, int col0, bool acc, T* c, int ldc) where T : unmanaged
+        {
+            if (typeof(T) == typeof(float))
+                GemmCore<float>.RunPackedB(false, m, n, k, 1f, (float*)a, lda, (float*)packed, packedN, col0, acc ? 1f : 0f, (float*)c, ldc);
+            else
+                GemmCore<double>.RunPackedB(false, m, n, k, 1.0, (double*)a, lda, (double*)packed, packedN, col0, acc ? 1.0 : 0.0, (double*)c, ldc);
+        }
+
         static T Sigmoid<T>(T x) where T : unmanaged, IFloatingPointIeee754<T> => T.One / (T.One + T.Exp(-x));
 
         /// <summary>Validated lengths: <paramref name="lens"/>[b] = steps example b runs.</summary>
@@ -319,6 +338,7 @@ namespace GraphDl.Ops
         /// arithmetic of every element, and hence the result, is the same for any number of threads.</summary>
         const int Unit = 32;
 
+
         static int UnitItems(int h) => (h + Unit - 1) / Unit;
 
         /// <summary>One forward time step for the hidden units <c>[p·Unit, p·Unit+uw)</c>: the recurrent product for those
@@ -326,7 +346,7 @@ namespace GraphDl.Ops
         struct LstmForwardStep<T> : IParallelBody where T : unmanaged, IFloatingPointIeee754<T>
         {
             public int B, Steps, H, t;
-            public T* Wp, Act, Y, Cs, HPrev, HNext, C, Scratch;
+            public T* Packed, Act, Y, Cs, HPrev, HNext, C, Scratch;
             public int* Lens;
             public T Fb, Cl;
             public bool Clip;
@@ -335,7 +355,7 @@ namespace GraphDl.Ops
             {
                 int u0 = p * Unit, uw = Math.Min(Unit, H - u0), w4 = 4 * uw, G = 4 * H;
                 T* s = Scratch + (long)B * 4 * u0;
-                Mm(false, false, B, w4, H, HPrev, H, Wp + 4 * u0, G, false, s, w4, null);
+                MmPacked(B, w4, H, HPrev, H, Packed, G, 4 * u0, false, s, w4);
                 for (int b = 0; b < B; b++)
                 {
                     long so = ((long)b * Steps + t) * H + u0;
@@ -384,7 +404,7 @@ namespace GraphDl.Ops
         struct LstmBackwardStep<T> : IParallelBody where T : unmanaged, IFloatingPointIeee754<T>
         {
             public int B, Steps, I, H, t;
-            public T* W, Da, Act, Cs, C0, Dy, Dh, Dc, Tmp;
+            public T* PackedT, Da, Act, Cs, C0, Dy, Dh, Dc, Tmp;
             public int* Lens;
             public T Cl;
             public bool Clip;
@@ -394,7 +414,7 @@ namespace GraphDl.Ops
                 int u0 = p * Unit, uw = Math.Min(Unit, H - u0), G = 4 * H;
                 long ld = (long)Steps * G;
                 if (t < Steps - 1)
-                    Mm(false, true, B, uw, G, Da + (t + 1) * G, (int)ld, W + (long)(I + u0) * G, G, true, Dh + u0, H, null);
+                    MmPacked(B, uw, G, Da + (t + 1) * G, (int)ld, PackedT, H, u0, true, Dh + u0, H);
                 T* tc = Tmp + (long)p * Unit;
                 for (int b = 0; b < B; b++)
                 {
@@ -457,7 +477,8 @@ namespace GraphDl.Ops
             var lens = Lengths(c, c.Input(1), B, T_);
             int G = 4 * H;
             // Unit-blocked copy of the recurrent kernel [H, G] + step scratch [B, G] + two h buffers [B, H].
-            var scratch = ArrayPool<T>.Shared.Rent(Math.Max(H * G + B * G + 2 * B * H, 1));
+            long packedLen = PackedSize<T>(H, G);
+            var scratch = ArrayPool<T>.Shared.Rent((int)Math.Max(H * G + B * G + 2 * B * H + packedLen, 1));
             try
             {
                 var y = c.Output(0, [B, T_, H]);
@@ -484,10 +505,12 @@ namespace GraphDl.Ops
                                 new ReadOnlySpan<T>(src + g * H + u0, uw).CopyTo(new Span<T>(dst + 4 * u0 + g * uw, uw));
                         }
                     }
+                    T* packed = h2 + (long)B * H;
+                    PackB(false, H, G, wp, G, packed);
                     new ReadOnlySpan<T>(ph0, B * H).CopyTo(new Span<T>(h1, B * H));
                     var step = new LstmForwardStep<T>
                     {
-                        B = B, Steps = T_, H = H, Wp = wp, Act = pa, Y = py, Cs = pcs, C = pc, Scratch = s, Lens = pl,
+                        B = B, Steps = T_, H = H, Packed = packed, Act = pa, Y = py, Cs = pcs, C = pc, Scratch = s, Lens = pl,
                         Fb = fb, Cl = T.CreateChecked(clipD), Clip = clipD > 0,
                     };
                     for (int t = 0; t < T_; t++)
@@ -511,7 +534,8 @@ namespace GraphDl.Ops
             var lens = Lengths(c, c.Input(1), B, T_);
             int G = 4 * H;
             // Gate gradients [B, T, G] + the previous hidden state of every step [B, T, H] + per-unit-block tanh(c).
-            var scratch = ArrayPool<T>.Shared.Rent(Math.Max(B * T_ * G + B * T_ * H + UnitItems(H) * Unit, 1));
+            long packedLen = PackedSize<T>(G, H);
+            var scratch = ArrayPool<T>.Shared.Rent((int)Math.Max(B * T_ * G + B * T_ * H + UnitItems(H) * Unit + packedLen, 1));
             try
             {
                 var dx = c.Output(0, [B, T_, I]);
@@ -526,10 +550,12 @@ namespace GraphDl.Ops
                        pdx = dx.Raw<T>(), pdh = dh.Raw<T>(), pdc = dc.Raw<T>(), pdw = dw.Raw<T>(), pdb = db.Raw<T>(), pa = scratch)
                 fixed (int* pl = lens)
                 {
-                    T* hprev = pa + (long)B * T_ * G, tmp = hprev + (long)B * T_ * H;
+                    T* hprev = pa + (long)B * T_ * G, tmp = hprev + (long)B * T_ * H, packedT = tmp + UnitItems(H) * Unit;
+                    // The recurrent kernel transposed (dh = da · W_hᵀ), packed once for all steps.
+                    PackB(true, G, H, pw + (long)I * G, G, packedT);
                     var step = new LstmBackwardStep<T>
                     {
-                        B = B, Steps = T_, I = I, H = H, W = pw, Da = pa, Act = pact, Cs = pcs, C0 = pc0, Dy = pdy, Dh = pdh, Dc = pdc,
+                        B = B, Steps = T_, I = I, H = H, PackedT = packedT, Da = pa, Act = pact, Cs = pcs, C0 = pc0, Dy = pdy, Dh = pdh, Dc = pdc,
                         Tmp = tmp, Lens = pl, Cl = T.CreateChecked(clipD), Clip = clipD > 0,
                     };
                     for (int t = T_ - 1; t >= 0; t--)
