@@ -91,16 +91,12 @@ namespace GraphDl.Ops
             for (int r = 0; r < rows; r++) src.CopyTo(new Span<T>(dst + (long)r * ld, n));
         }
 
-        /// <summary>db[j] = Σ_r src[r, j] (leading dim ld).</summary>
+        /// <summary>db[j] = Σ_r src[r, j] (leading dim ld), rows added in order.</summary>
         static void ColumnSums<T>(T* src, int rows, int n, int ld, T* db) where T : unmanaged, INumber<T>
         {
             var acc = new Span<T>(db, n);
             acc.Clear();
-            for (int r = 0; r < rows; r++)
-            {
-                var row = new ReadOnlySpan<T>(src + (long)r * ld, n);
-                for (int j = 0; j < n; j++) acc[j] += row[j];
-            }
+            for (int r = 0; r < rows; r++) System.Numerics.Tensors.TensorPrimitives.Add(acc, new ReadOnlySpan<T>(src + (long)r * ld, n), acc);
         }
 
         static void Copy<T>(NDArray from, NDArray to) where T : unmanaged => from.AsSpan<T>().CopyTo(to.AsSpan<T>());
