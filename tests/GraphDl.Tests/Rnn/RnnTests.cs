@@ -73,12 +73,12 @@ public class RnnTests
         }
     }
 
-    /// <summary>A hidden size spanning several of the fused kernels' unit blocks, the last one partial (45 = 32 + 13), with
+    /// <summary>A hidden size spanning several of the fused kernels' unit blocks, the last one partial (77 = 64 + 13), with
     /// and without cell clipping: the fused layer still matches the unrolled graph.</summary>
     [Test]
     public void Fused_WideHidden_MatchesUnrolled([Values("lstm", "lstm_clip", "gru", "rnn")] string kind, [Values(DType.Float64, DType.Float32)] DType dtype)
     {
-        const int Hw = 45;
+        const int Hw = 77;
         var g = new Graph { Seed = 6 };
         var x = g.Placeholder(dtype, new Shape(B, T, I), "x");
         IRnnCell cell = kind switch

@@ -462,6 +462,12 @@ internal static unsafe partial class GemmCore<T> where T : unmanaged, IBinaryFlo
             {
                 // op(A)[i, p] = A[p, i]: A stored [k, m].
                 T* src = x->A + x->Pc * lda + i0 + ir;
+                if (h == MR)
+                {
+                    uint bytes = (uint)(MR * sizeof(T));
+                    for (int p = 0; p < kc; p++) Unsafe.CopyBlockUnaligned(d + p * MR, src + p * lda, bytes);
+                    continue;
+                }
                 for (int p = 0; p < kc; p++)
                 {
                     T* sr = src + p * lda;

@@ -332,7 +332,7 @@ namespace GraphDl.Ops
 
         /// <summary>Hidden units per parallel item of the LSTM step loops. Fixed (not derived from the thread count) so the
         /// arithmetic of every element, and hence the result, is the same for any number of threads.</summary>
-        const int Unit = 32;
+        const int Unit = 64;
 
 
         static int UnitItems(int h) => (h + Unit - 1) / Unit;
@@ -368,10 +368,10 @@ namespace GraphDl.Ops
                         TensorPrimitives.Add(sf, gf, sf);
                         TensorPrimitives.Add(sg, go, sg);
                         TensorPrimitives.Add(sf, Fb, sf);
-                        TensorPrimitives.Sigmoid(si, gi);
-                        TensorPrimitives.Tanh(sj, gj);
-                        TensorPrimitives.Sigmoid(sf, gf);
-                        TensorPrimitives.Sigmoid(sg, go);
+                        GateMath.Sigmoid(si, gi);
+                        GateMath.Tanh(sj, gj);
+                        GateMath.Sigmoid(sf, gf);
+                        GateMath.Sigmoid(sg, go);
                         TensorPrimitives.Multiply(gi, gj, si);
                         TensorPrimitives.MultiplyAdd(gf, cc, si, cc);
                         if (Clip)
@@ -379,7 +379,7 @@ namespace GraphDl.Ops
                             TensorPrimitives.Max(cc, -Cl, cc);
                             TensorPrimitives.Min(cc, Cl, cc);
                         }
-                        TensorPrimitives.Tanh(cc, si);
+                        GateMath.Tanh(cc, si);
                         TensorPrimitives.Multiply(go, si, hh);
                         cc.CopyTo(new Span<T>(Cs + so, uw));
                         hh.CopyTo(new Span<T>(Y + so, uw));
@@ -424,7 +424,7 @@ namespace GraphDl.Ops
                     T* ar = Act + ((long)b * Steps + t) * G + u0;
                     T* csr = Cs + so, dyr = Dy + so, dhr = Dh + (long)b * H + u0, dcr = Dc + (long)b * H + u0;
                     T* cp = t == 0 ? C0 + (long)b * H + u0 : csr - H;
-                    TensorPrimitives.Tanh(new ReadOnlySpan<T>(csr, uw), new Span<T>(tc, uw));
+                    GateMath.Tanh(new ReadOnlySpan<T>(csr, uw), new Span<T>(tc, uw));
                     int k = 0;
                     if (!Clip && Vector.IsHardwareAccelerated)
                     {
@@ -531,7 +531,7 @@ namespace GraphDl.Ops
             int G = 4 * H;
             // Gate gradients [B, T, G] + the previous hidden state of every step [B, T, H] + per-unit-block tanh(c).
             long packedLen = PackedSize<T>(G, H);
-            var scratch = ArrayPool<T>.Shared.Rent((int)Math.Max(B * T_ * G + B * T_ * H + UnitItems(H) * Unit + packedLen, 1));
+            var scratch = ArrayPool<T>.Shared.Rent((int)Math.Max(B * T_ * G + B * T_ * (I + H) + UnitItems(H) * Unit + packedLen, 1));
             try
             {
                 var dx = c.Output(0, [B, T_, I]);
@@ -546,7 +546,7 @@ namespace GraphDl.Ops
                        pdx = dx.Raw<T>(), pdh = dh.Raw<T>(), pdc = dc.Raw<T>(), pdw = dw.Raw<T>(), pdb = db.Raw<T>(), pa = scratch)
                 fixed (int* pl = lens)
                 {
-                    T* hprev = pa + (long)B * T_ * G, tmp = hprev + (long)B * T_ * H, packedT = tmp + UnitItems(H) * Unit;
+                    T* z = pa + (long)B * T_ * G, tmp = z + (long)B * T_ * (I + H), packedT = tmp + UnitItems(H) * Unit;
                     // The recurrent kernel transposed (dh = da · W_hᵀ), packed once for all steps.
                     PackB(true, G, H, pw + (long)I * G, G, packedT);
                     var step = new LstmBackwardStep<T>
@@ -563,18 +563,21 @@ namespace GraphDl.Ops
                     {
                         // dh0 gets step 0's gate gradients through the recurrent kernel.
                         Mm(false, true, B, H, G, pa, T_ * G, pw + (long)I * G, G, true, pdh, H, c.Pool);
-                        // Row (b, t) of hprev is the state step t read: h0 for t = 0, else y[b, t-1] (rows past an example's
-                        // length have zero gate gradients, so what they hold does not matter).
+                        // Row (b, t) of z is [x(b, t) | the state step t read]: h0 for t = 0, else y[b, t-1] (rows past an
+                        // example's length have zero gate gradients, so what they hold does not matter). One product then
+                        // gives the whole kernel gradient.
+                        int zw = I + H;
                         for (int b = 0; b < B; b++)
-                        {
-                            T* dst = hprev + (long)b * T_ * H;
-                            new ReadOnlySpan<T>(ph0 + (long)b * H, H).CopyTo(new Span<T>(dst, H));
-                            new ReadOnlySpan<T>(py + (long)b * T_ * H, (T_ - 1) * H).CopyTo(new Span<T>(dst + H, (T_ - 1) * H));
-                        }
+                            for (int t = 0; t < T_; t++)
+                            {
+                                T* dst = z + ((long)b * T_ + t) * zw;
+                                new ReadOnlySpan<T>(px + ((long)b * T_ + t) * I, I).CopyTo(new Span<T>(dst, I));
+                                T* hs = t == 0 ? ph0 + (long)b * H : py + ((long)b * T_ + t - 1) * H;
+                                new ReadOnlySpan<T>(hs, H).CopyTo(new Span<T>(dst + I, H));
+                            }
                     }
-                    Mm(true, false, H, G, B * T_, hprev, H, pa, G, false, pdw + (long)I * G, G, c.Pool);
+                    Mm(true, false, I + H, G, B * T_, z, I + H, pa, G, false, pdw, G, c.Pool);
                     Mm(false, true, B * T_, I, G, pa, G, pw, G, false, pdx, I, c.Pool);
-                    Mm(true, false, I, G, B * T_, px, I, pa, G, false, pdw, G, c.Pool);
                     ColumnSums(pa, B * T_, G, G, pdb);
                 }
             }

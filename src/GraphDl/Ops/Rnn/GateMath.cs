@@ -1,0 +1,102 @@
+using System.Numerics;
+using System.Numerics.Tensors;
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+
+namespace GraphDl.Ops
+{
+    /// <summary>
+    /// Sigmoid and tanh for the fused RNN kernels' gates. Float64 uses <see cref="TensorPrimitives"/> (as the element-wise
+    /// ops do). Float32 uses a single-precision exponential (Cephes' expf: n·ln 2 split in two constants, a degree-5
+    /// polynomial, 2ⁿ from the exponent bits; about 1 ulp), because TensorPrimitives evaluates a float exponential in double
+    /// precision, which made the gates a tenth of an LSTM training step. tanh(x) = 2·σ(2x) − 1, whose absolute error stays
+    /// near 1e-7. Every element goes through the same arithmetic whatever its position in the span (vector lanes and the
+    /// scalar tail agree), so results do not depend on how work is split.
+    /// </summary>
+    internal static class GateMath
+    {
+        const float Log2E = 1.44269504088896341f, C1 = 0.693359375f, C2 = -2.12194440e-4f;
+        const float P0 = 1.9875691500e-4f, P1 = 1.3981999507e-3f, P2 = 8.3334519073e-3f, P3 = 4.1665795894e-2f, P4 = 1.6666665459e-1f, P5 = 5.0000001201e-1f;
+        const float Hi = 88.3762626647949f, Lo = -87.3365478515625f;
+
+        /// <summary>y = σ(x).</summary>
+        public static void Sigmoid<T>(ReadOnlySpan<T> x, Span<T> y) where T : unmanaged, IFloatingPointIeee754<T>
+        {
+            if (typeof(T) == typeof(float)) SigmoidF(Cast<T, float>(x), CastW<T, float>(y), 1f);
+            else TensorPrimitives.Sigmoid(x, y);
+        }
+
+        /// <summary>y = tanh(x).</summary>
+        public static void Tanh<T>(ReadOnlySpan<T> x, Span<T> y) where T : unmanaged, IFloatingPointIeee754<T>
+        {
+            if (typeof(T) == typeof(float)) SigmoidF(Cast<T, float>(x), CastW<T, float>(y), 2f);
+            else TensorPrimitives.Tanh(x, y);
+        }
+
+        static ReadOnlySpan<TTo> Cast<TFrom, TTo>(ReadOnlySpan<TFrom> s) where TFrom : unmanaged where TTo : unmanaged =>
+            System.Runtime.InteropServices.MemoryMarshal.Cast<TFrom, TTo>(s);
+
+        static Span<TTo> CastW<TFrom, TTo>(Span<TFrom> s) where TFrom : unmanaged where TTo : unmanaged =>
+            System.Runtime.InteropServices.MemoryMarshal.Cast<TFrom, TTo>(s);
+
+        /// <summary>scale 1: y = σ(x); scale 2: y = 2σ(2x) − 1 = tanh(x).</summary>
+        static void SigmoidF(ReadOnlySpan<float> x, Span<float> y, float scale)
+        {
+            if (y.Length < x.Length) throw new ArgumentException("destination too short", nameof(y));
+            int i = 0, n = x.Length;
+            ref float xr = ref System.Runtime.InteropServices.MemoryMarshal.GetReference(x);
+            ref float yr = ref System.Runtime.InteropServices.MemoryMarshal.GetReference(y);
+            if (Vector512.IsHardwareAccelerated)
+                for (; i <= n - Vector512<float>.Count; i += Vector512<float>.Count)
+                    Vector512.StoreUnsafe(Sig(Vector512.LoadUnsafe(ref xr, (nuint)i), scale), ref yr, (nuint)i);
+            else if (Vector256.IsHardwareAccelerated)
+                for (; i <= n - Vector256<float>.Count; i += Vector256<float>.Count)
+                    Vector256.StoreUnsafe(Sig(Vector256.LoadUnsafe(ref xr, (nuint)i), scale), ref yr, (nuint)i);
+            for (; i < n; i++) y[i] = Sig(x[i], scale);
+        }
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        static Vector512<float> Sig(Vector512<float> x, float scale)
+        {
+            // e = exp(-scale·x), clamped to the float range.
+            var v = Vector512.Min(Vector512.Max(x * -scale, Vector512.Create(Lo)), Vector512.Create(Hi));
+            var k = Vector512.Round(v * Log2E);
+            var r = v - k * C1 - k * C2;
+            var p = ((((r * P0 + Vector512.Create(P1)) * r + Vector512.Create(P2)) * r + Vector512.Create(P3)) * r + Vector512.Create(P4)) * r + Vector512.Create(P5);
+            p = p * (r * r) + r + Vector512<float>.One;
+            var two = (Vector512.ConvertToInt32(k) + Vector512.Create(127)) << 23;
+            var e = p * two.AsSingle();
+            var s = Vector512<float>.One / (Vector512<float>.One + e);
+            var y = scale == 1f ? s : s * 2f - Vector512<float>.One;
+            return Vector512.ConditionalSelect(Vector512.Equals(x, x), y, x); // NaN stays NaN
+        }
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        static Vector256<float> Sig(Vector256<float> x, float scale)
+        {
+            var v = Vector256.Min(Vector256.Max(x * -scale, Vector256.Create(Lo)), Vector256.Create(Hi));
+            var k = Vector256.Round(v * Log2E);
+            var r = v - k * C1 - k * C2;
+            var p = ((((r * P0 + Vector256.Create(P1)) * r + Vector256.Create(P2)) * r + Vector256.Create(P3)) * r + Vector256.Create(P4)) * r + Vector256.Create(P5);
+            p = p * (r * r) + r + Vector256<float>.One;
+            var two = (Vector256.ConvertToInt32(k) + Vector256.Create(127)) << 23;
+            var e = p * two.AsSingle();
+            var s = Vector256<float>.One / (Vector256<float>.One + e);
+            var y = scale == 1f ? s : s * 2f - Vector256<float>.One;
+            return Vector256.ConditionalSelect(Vector256.Equals(x, x), y, x); // NaN stays NaN
+        }
+
+        static float Sig(float x, float scale)
+        {
+            if (float.IsNaN(x)) return x;
+            float v = MathF.Min(MathF.Max(x * -scale, Lo), Hi);
+            float k = MathF.Round(v * Log2E);
+            float r = v - k * C1 - k * C2;
+            float p = ((((P0 * r + P1) * r + P2) * r + P3) * r + P4) * r + P5;
+            p = p * (r * r) + r + 1f;
+            float e = p * BitConverter.Int32BitsToSingle(((int)k + 127) << 23);
+            float s = 1f / (1f + e);
+            return scale == 1f ? s : s * 2f - 1f;
+        }
+    }
+}
