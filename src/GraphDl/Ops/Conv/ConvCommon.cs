@@ -290,6 +290,14 @@ internal static unsafe class ConvCore<T> where T : unmanaged, INumber<T>
         }
         T* col = Scratch<T>.Get(0, (long)cnt * g.K);
         Im2Col(g, x, col, r0, cnt);
+        if (2 * g.O <= Nr)
+        {
+            // At most half a micro-tile of output channels: yᵀ = fᵀ·colᵀ keeps the tiles full (col packs by transposes).
+            T* yT = Scratch<T>.Get(1, (long)cnt * g.O);
+            Gemm(true, true, g.O, cnt, g.K, f, g.O, col, g.K, false, yT, cnt, pool);
+            Transpose(yT, g.O, cnt, cnt, y + (long)r0 * g.O, g.O);
+            return;
+        }
         Gemm(false, false, cnt, g.O, g.K, col, g.K, f, g.O, false, y + (long)r0 * g.O, g.O, pool);
     }
 

@@ -86,6 +86,53 @@ namespace GraphDl.Ops
             return Vector256.ConditionalSelect(Vector256.Equals(x, x), y, x); // NaN stays NaN
         }
 
+        /// <summary>One LSTM row update in float32, in one pass: pre-activations <paramref name="s"/> [i | j | f | o] (uw each)
+        /// plus the input projections at <paramref name="a"/> (gate g at a + g·H), the gates written back to a, the cell state
+        /// <paramref name="c"/> updated in place and copied to <paramref name="cs"/>, the output to <paramref name="hn"/> and
+        /// <paramref name="y"/>. Same arithmetic as the span-by-span path.</summary>
+        public static unsafe void LstmRowF(float* s, float* a, int h, int uw, float fb, float* c, float* cs, float* hn, float* y, bool clip, float cl)
+        {
+            int k = 0;
+            if (Vector512.IsHardwareAccelerated)
+                for (; k <= uw - 16; k += 16)
+                {
+                    var i = Sig(Vector512.Load(s + k) + Vector512.Load(a + k), 1f);
+                    var j = Sig(Vector512.Load(s + uw + k) + Vector512.Load(a + h + k), 2f);
+                    var f = Sig(Vector512.Load(s + 2 * uw + k) + Vector512.Load(a + 2 * h + k) + Vector512.Create(fb), 1f);
+                    var o = Sig(Vector512.Load(s + 3 * uw + k) + Vector512.Load(a + 3 * h + k), 1f);
+                    i.Store(a + k); j.Store(a + h + k); f.Store(a + 2 * h + k); o.Store(a + 3 * h + k);
+                    var cc = f * Vector512.Load(c + k) + i * j;
+                    if (clip) cc = Vector512.Min(Vector512.Max(cc, Vector512.Create(-cl)), Vector512.Create(cl));
+                    cc.Store(c + k); cc.Store(cs + k);
+                    var hh = o * Sig(cc, 2f);
+                    hh.Store(hn + k); hh.Store(y + k);
+                }
+            else if (Vector256.IsHardwareAccelerated)
+                for (; k <= uw - 8; k += 8)
+                {
+                    var i = Sig(Vector256.Load(s + k) + Vector256.Load(a + k), 1f);
+                    var j = Sig(Vector256.Load(s + uw + k) + Vector256.Load(a + h + k), 2f);
+                    var f = Sig(Vector256.Load(s + 2 * uw + k) + Vector256.Load(a + 2 * h + k) + Vector256.Create(fb), 1f);
+                    var o = Sig(Vector256.Load(s + 3 * uw + k) + Vector256.Load(a + 3 * h + k), 1f);
+                    i.Store(a + k); j.Store(a + h + k); f.Store(a + 2 * h + k); o.Store(a + 3 * h + k);
+                    var cc = f * Vector256.Load(c + k) + i * j;
+                    if (clip) cc = Vector256.Min(Vector256.Max(cc, Vector256.Create(-cl)), Vector256.Create(cl));
+                    cc.Store(c + k); cc.Store(cs + k);
+                    var hh = o * Sig(cc, 2f);
+                    hh.Store(hn + k); hh.Store(y + k);
+                }
+            for (; k < uw; k++)
+            {
+                float i = Sig(s[k] + a[k], 1f), j = Sig(s[uw + k] + a[h + k], 2f);
+                float f = Sig(s[2 * uw + k] + a[2 * h + k] + fb, 1f), o = Sig(s[3 * uw + k] + a[3 * h + k], 1f);
+                a[k] = i; a[h + k] = j; a[2 * h + k] = f; a[3 * h + k] = o;
+                float cc = f * c[k] + i * j;
+                if (clip) cc = MathF.Min(MathF.Max(cc, -cl), cl);
+                c[k] = cs[k] = cc;
+                y[k] = hn[k] = o * Sig(cc, 2f);
+            }
+        }
+
         static float Sig(float x, float scale)
         {
             if (float.IsNaN(x)) return x;

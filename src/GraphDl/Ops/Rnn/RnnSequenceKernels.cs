@@ -45,7 +45,6 @@ namespace GraphDl.Ops
                 GemmCore<double>.RunPackedB(false, m, n, k, 1.0, (double*)a, lda, (double*)packed, packedN, col0, acc ? 1.0 : 0.0, (double*)c, ldc);
         }
 
-        static T Sigmoid<T>(T x) where T : unmanaged, IFloatingPointIeee754<T> => T.One / (T.One + T.Exp(-x));
 
         /// <summary>Validated lengths: <paramref name="lens"/>[b] = steps example b runs.</summary>
         static int[] Lengths(KernelContext c, NDArray seq, int batch, int time)
@@ -124,8 +123,8 @@ namespace GraphDl.Ops
                             T* row = py + ((long)b * T_ + t) * H;
                             if (t < lens[b])
                             {
-                                T* hs = ph + (long)b * H;
-                                for (int k = 0; k < H; k++) hs[k] = row[k] = T.Tanh(row[k]);
+                                GateMath.Tanh(new ReadOnlySpan<T>(row, H), new Span<T>(row, H));
+                                new ReadOnlySpan<T>(row, H).CopyTo(new Span<T>(ph + (long)b * H, H));
                             }
                             else new Span<T>(row, H).Clear();
                         }
@@ -215,11 +214,10 @@ namespace GraphDl.Ops
                         {
                             T* row = pa + ((long)b * T_ + t) * G; T* r = prh + (long)b * H; T* hs = ph + (long)b * H;
                             if (t < lens[b])
-                                for (int k = 0; k < 2 * H; k++)
-                                {
-                                    row[k] = Sigmoid(row[k]);
-                                    if (k < H) r[k] = row[k] * hs[k];
-                                }
+                            {
+                                GateMath.Sigmoid(new ReadOnlySpan<T>(row, 2 * H), new Span<T>(row, 2 * H));
+                                TensorPrimitives.Multiply(new ReadOnlySpan<T>(row, H), new ReadOnlySpan<T>(hs, H), new Span<T>(r, H));
+                            }
                             else new Span<T>(r, H).Clear();
                         }
                         Mm(false, false, B, H, H, prh, H, pwc + I * H, H, true, pa + t * G + 2 * H, ld, c.Pool);
@@ -227,12 +225,14 @@ namespace GraphDl.Ops
                         {
                             T* row = pa + ((long)b * T_ + t) * G; T* yr = py + ((long)b * T_ + t) * H; T* hs = ph + (long)b * H;
                             if (t < lens[b])
+                            {
+                                GateMath.Tanh(new ReadOnlySpan<T>(row + 2 * H, H), new Span<T>(row + 2 * H, H));
                                 for (int k = 0; k < H; k++)
                                 {
-                                    T cc = row[2 * H + k] = T.Tanh(row[2 * H + k]);
-                                    T u = row[H + k];
+                                    T cc = row[2 * H + k], u = row[H + k];
                                     hs[k] = yr[k] = u * hs[k] + (T.One - u) * cc;
                                 }
+                            }
                             else
                             {
                                 new Span<T>(row, G).Clear();
@@ -357,7 +357,10 @@ namespace GraphDl.Ops
                     long so = ((long)b * Steps + t) * H + u0;
                     T* row = Act + ((long)b * Steps + t) * G + u0;
                     T* cst = C + (long)b * H + u0, hp = HPrev + (long)b * H + u0, hn = HNext + (long)b * H + u0;
-                    if (t < Lens[b])
+                    if (t < Lens[b] && typeof(T) == typeof(float))
+                        GateMath.LstmRowF((float*)(s + (long)b * w4), (float*)row, H, uw, float.CreateTruncating(Fb), (float*)cst,
+                            (float*)(Cs + so), (float*)hn, (float*)(Y + so), Clip, float.CreateTruncating(Cl));
+                    else if (t < Lens[b])
                     {
                         T* sr = s + (long)b * w4;
                         Span<T> si = new(sr, uw), sj = new(sr + uw, uw), sf = new(sr + 2 * uw, uw), sg = new(sr + 3 * uw, uw);
