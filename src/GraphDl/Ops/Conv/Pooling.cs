@@ -1,5 +1,7 @@
 using System.Numerics;
 using System.Numerics.Tensors;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 using GraphDl.Devices.Cpu;
 using GraphDl.Ops;
 using GraphDl.Runtime;
@@ -255,6 +257,11 @@ namespace GraphDl.Ops
             static void ScatterFloat(in ConvGeom g, float* x, float* m, float* dyrow, float* dx, int h0, int h1)
             {
                 int C = g.C;
+                if (Avx.IsSupported && C <= 8)
+                {
+                    ScatterFloatAvx(g, x, m, dyrow, dx, h0, h1);
+                    return;
+                }
                 uint* open = stackalloc uint[C];
                 for (int ow = 0; ow < g.OW; ow++)
                 {
@@ -273,6 +280,30 @@ namespace GraphDl.Ops
                                 dp[ch] += BitConverter.UInt32BitsToSingle(BitConverter.SingleToUInt32Bits(d[ch]) & hit);
                                 open[ch] &= ~hit;
                             }
+                        }
+                }
+            }
+
+            /// <summary><see cref="ScatterFloat"/> for at most 8 channels: one masked 8-lane vector per window position
+            /// (lanes past the channels are neither read nor written).</summary>
+            static void ScatterFloatAvx(in ConvGeom g, float* x, float* m, float* dyrow, float* dx, int h0, int h1)
+            {
+                int C = g.C;
+                var mask = Vector256.LessThan(Vector256.Create(0, 1, 2, 3, 4, 5, 6, 7), Vector256.Create(C)).AsSingle();
+                for (int ow = 0; ow < g.OW; ow++)
+                {
+                    int w0 = ow * g.SW - g.PL, w1 = Math.Min(w0 + g.KW, g.W);
+                    w0 = Math.Max(w0, 0);
+                    var mo = Avx.MaskLoad(m + (long)ow * C, mask);
+                    var d = Avx.MaskLoad(dyrow + (long)ow * C, mask);
+                    var open = mask;
+                    for (int h = h0; h < h1; h++)
+                        for (int w = w0; w < w1; w++)
+                        {
+                            long at = ((long)h * g.W + w) * C;
+                            var hit = Avx.And(Avx.CompareEqual(Avx.MaskLoad(x + at, mask), mo), open);
+                            Avx.MaskStore(dx + at, mask, Avx.Add(Avx.MaskLoad(dx + at, mask), Avx.And(d, hit)));
+                            open = Avx.AndNot(hit, open);
                         }
                 }
             }
