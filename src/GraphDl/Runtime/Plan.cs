@@ -158,7 +158,7 @@ internal sealed class Plan
         foreach (var op in order)
         {
             var device = session.Place(op);
-            var inputs = op.Inputs.Select(t => On(slotOf[t], device)).ToArray();
+            var inputs = op.Inputs.Select((t, i) => On(slotOf[t], device.InputOnHost(op.Def, i) ? cpu : device)).ToArray();
             // Common subexpressions: a pure op with the same inputs and attrs as an earlier one reuses its outputs
             // (gradient graphs take Shape(x) many times, for example).
             if (CseKey(op, device, inputs, fed) is { } key)
@@ -245,7 +245,7 @@ internal sealed class Frame
     {
         var pref = Preferred[slot];
         int best = -1;
-        if (pref != null && pref.poolIndex >= 0 && pref.DType == dtype && pref.device == device && pref.data.Length >= n)
+        if (pref != null && pref.poolIndex >= 0 && pref.DType == dtype && pref.device == device && pref.Capacity >= n)
         {
             best = pref.poolIndex;
             if (best == freeCount - 1)
@@ -260,7 +260,7 @@ internal sealed class Frame
             for (int i = 0; i < freeCount; i++)
             {
                 var b = free[i];
-                if (b.DType == dtype && b.device == device && b.data.Length >= n && (best < 0 || b.data.Length < free[best].data.Length)) best = i;
+                if (b.DType == dtype && b.device == device && b.Capacity >= n && (best < 0 || b.Capacity < free[best].Capacity)) best = i;
             }
         if (best < 0) return null;
         var r = free[best];
