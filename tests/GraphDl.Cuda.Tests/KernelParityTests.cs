@@ -1,0 +1,209 @@
+using GraphDl.Cuda.Kernels;
+using GraphDl.Ops;
+using NUnit.Framework;
+
+namespace GraphDl.Cuda.Tests;
+
+/// <summary>Tolerance families for GPU-vs-CPU parity in float32: |gpu - cpu| &lt;= atol + rtol·|cpu|.</summary>
+public enum Family
+{
+    /// <summary>Moves or selects values: bit-exact.</summary>
+    Data,
+    /// <summary>+, -, ·, /, comparisons, masks, √: rtol 1e-6 (a few ulp, room for fused multiply-add).</summary>
+    Arithmetic,
+    /// <summary>exp, log, tanh, sigmoid, sin, cos and what is built on them: rtol 1e-5, atol 1e-6.</summary>
+    Transcendental,
+    /// <summary>Sums, means, products, L2Loss (other summation order): rtol 1e-5, atol 1e-5.</summary>
+    Reduction,
+    /// <summary>Matrix products (tiled vs blocked summation): rtol 1e-5, atol 1e-5.</summary>
+    MatMul,
+    /// <summary>Softmax and the cross-entropy losses: rtol 1e-5, atol 1e-6.</summary>
+    Softmax,
+}
+
+public sealed record ParityCase(string Name, OpDef Op, Family Family, Func<Graph, Tensor[], Tensor[]> Build, NDArray[] Inputs)
+{
+    public override string ToString() => Name;
+}
+
+/// <summary>Every GPU kernel, run on the simulated GPU (ILGPU's CPU accelerator), against the CPU kernels in float32:
+/// odd sizes, broadcasting, empty tensors, NaN inputs where the op propagates them, and every GPU buffer poisoned
+/// with NaN when allocated (an element a kernel forgets to write shows up as NaN).</summary>
+public class KernelParityTests
+{
+    static (double rtol, double atol) Tolerance(Family f) => f switch
+    {
+        Family.Data => (0, 0),
+        Family.Arithmetic => (1e-6, 0),
+        Family.Transcendental => (1e-5, 1e-6),
+        Family.Reduction => (1e-5, 1e-5),
+        Family.MatMul => (1e-5, 1e-5),
+        _ => (1e-5, 1e-6),
+    };
+
+    static int seed = 1;
+
+    static NDArray Rand(params int[] dims) => RandIn(-3, 3, dims);
+
+    static NDArray RandIn(double lo, double hi, params int[] dims)
+    {
+        var r = new Random(seed++);
+        int n = dims.Aggregate(1, (a, b) => a * b);
+        return NDArray.From(Enumerable.Range(0, n).Select(_ => (float)(lo + (hi - lo) * r.NextDouble())).ToArray(), dims);
+    }
+
+    static NDArray WithNaN(NDArray a, params int[] at)
+    {
+        var v = a.ToArray<float>();
+        foreach (var i in at) v[i] = float.NaN;
+        return NDArray.From(v, a.Dims.ToArray());
+    }
+
+    static ParityCase C(string name, OpDef op, Family f, Func<Graph, Tensor[], Tensor> build, params NDArray[] inputs) =>
+        new(name, op, f, (g, x) => [build(g, x)], inputs);
+
+    static Tensor Op2(Graph g, OpDef op, Tensor a, Tensor b, Attrs? attrs = null) => g.AddOp(op, [a, b], attrs).Outputs[0];
+
+    public static IEnumerable<ParityCase> Cases()
+    {
+        // Broadcasting binary ops (functors from the op files).
+        var binary = new (OpDef op, Func<Graph, Tensor, Tensor, Tensor> f)[]
+        {
+            (BinaryOps.Add, (g, a, b) => g.Add(a, b)), (BinaryOps.Sub, (g, a, b) => g.Sub(a, b)), (BinaryOps.Mul, (g, a, b) => g.Mul(a, b)),
+            (BinaryOps.RealDiv, (g, a, b) => g.Div(a, b)), (BinaryOps.Maximum, (g, a, b) => g.Maximum(a, b)),
+            (BinaryOps.Minimum, (g, a, b) => g.Minimum(a, b)), (BinaryOps.SquaredDifference, (g, a, b) => g.SquaredDifference(a, b)),
+        };
+        foreach (var (op, f) in binary)
+        {
+            yield return C($"{op.Name} [5,7]+[5,7]", op, Family.Arithmetic, (g, x) => f(g, x[0], x[1]), WithNaN(Rand(5, 7), 3), Rand(5, 7));
+            yield return C($"{op.Name} [3,1,5]+[4,1] broadcast", op, Family.Arithmetic, (g, x) => f(g, x[0], x[1]), Rand(3, 1, 5), Rand(4, 1));
+        }
+        yield return C("Add [6,7]+scalar", BinaryOps.Add, Family.Arithmetic, (g, x) => g.Add(x[0], x[1]), Rand(6, 7), Rand());
+        yield return C("Add [0,7]+[7] empty", BinaryOps.Add, Family.Arithmetic, (g, x) => g.Add(x[0], x[1]), Rand(0, 7), Rand(7));
+        yield return C("Mul [2,3,1,5,1,3,2]+[3,1] rank 7", BinaryOps.Mul, Family.Arithmetic, (g, x) => g.Mul(x[0], x[1]), Rand(2, 3, 1, 5, 1, 3, 2), Rand(3, 1));
+        yield return C("Add int32 broadcast", BinaryOps.Add, Family.Data, (g, x) => g.Add(x[0], x[1]),
+            NDArray.From(Enumerable.Range(-20, 35).ToArray(), 5, 7), NDArray.From(new[] { 1, 2, 3, 4, 5, 6, 7 }, 7));
+        yield return C("Maximum int64", BinaryOps.Maximum, Family.Data, (g, x) => g.Maximum(x[0], x[1]),
+            NDArray.From(new long[] { 1, -5, 9, 4 }, 4), NDArray.From(new long[] { 3 }, 1));
+
+        // Unary ops (GPU-side scalar functors of the op files' span kernels).
+        var pos = new[] { UnaryOps.Sqrt, UnaryOps.Rsqrt, UnaryOps.Log, UnaryOps.Log1p };
+        var unary = new (OpDef op, Func<Graph, Tensor, Tensor> f, Family fam)[]
+        {
+            (UnaryOps.Neg, (g, x) => g.Neg(x), Family.Arithmetic), (UnaryOps.Square, (g, x) => g.Square(x), Family.Arithmetic),
+            (UnaryOps.Sqrt, (g, x) => g.Sqrt(x), Family.Arithmetic), (UnaryOps.Rsqrt, (g, x) => g.Rsqrt(x), Family.Arithmetic),
+            (UnaryOps.Exp, (g, x) => g.Exp(x), Family.Transcendental), (UnaryOps.Log, (g, x) => g.Log(x), Family.Transcendental),
+            (UnaryOps.Log1p, (g, x) => g.Log1p(x), Family.Transcendental), (UnaryOps.Abs, (g, x) => g.Abs(x), Family.Arithmetic),
+            (UnaryOps.Sign, (g, x) => g.Sign(x), Family.Arithmetic), (UnaryOps.Reciprocal, (g, x) => g.Reciprocal(x), Family.Arithmetic),
+            (UnaryOps.Cos, (g, x) => g.Cos(x), Family.Transcendental), (UnaryOps.Sin, (g, x) => g.Sin(x), Family.Transcendental),
+            (UnaryOps.Floor, (g, x) => g.Floor(x), Family.Arithmetic), (UnaryOps.Sigmoid, (g, x) => g.Sigmoid(x), Family.Transcendental),
+            (UnaryOps.Tanh, (g, x) => g.Tanh(x), Family.Transcendental), (ActivationOps.Relu, (g, x) => g.Relu(x), Family.Arithmetic),
+            (ActivationOps.Relu6, (g, x) => g.Relu6(x * 3.0), Family.Arithmetic), (ActivationOps.LeakyRelu, (g, x) => g.LeakyRelu(x, 0.3), Family.Arithmetic),
+            (ActivationOps.Elu, (g, x) => g.Elu(x), Family.Transcendental), (ActivationOps.Selu, (g, x) => g.Selu(x), Family.Transcendental),
+            (ActivationOps.Softplus, (g, x) => g.Softplus(x), Family.Transcendental), (ActivationOps.Softsign, (g, x) => g.Softsign(x), Family.Arithmetic),
+        };
+        foreach (var (op, f, fam) in unary)
+        {
+            var x = pos.Contains(op) ? RandIn(0.01, 5, 6, 11) : Rand(6, 11);
+            yield return C($"{op.Name} [6,11]", op, fam, (g, t) => f(g, t[0]), WithNaN(x, 5));
+        }
+        yield return C("Exp [0,3] empty", UnaryOps.Exp, Family.Transcendental, (g, t) => g.Exp(t[0]), Rand(0, 3));
+        yield return C("Softplus large |x|", ActivationOps.Softplus, Family.Transcendental, (g, t) => g.Softplus(t[0]),
+            NDArray.From(new float[] { -100, -30, -1e-8f, 0, 1e-8f, 30, 100 }, 7));
+
+        // Fused activation gradients: (dy, features or outputs).
+        var grads = new (OpDef op, Attrs? attrs, Family fam)[]
+        {
+            (ActivationGradOps.ReluGrad, null, Family.Arithmetic), (ActivationGradOps.Relu6Grad, null, Family.Arithmetic),
+            (ActivationGradOps.EluGrad, null, Family.Arithmetic), (ActivationGradOps.SeluGrad, null, Family.Arithmetic),
+            (ActivationGradOps.LeakyReluGrad, new Attrs { ["alpha"] = 0.3 }, Family.Arithmetic),
+            (ActivationGradOps.SoftplusGrad, null, Family.Transcendental), (ActivationGradOps.SoftsignGrad, null, Family.Arithmetic),
+            (UnaryOps.SigmoidGrad, null, Family.Arithmetic), (UnaryOps.TanhGrad, null, Family.Arithmetic),
+        };
+        foreach (var (op, attrs, fam) in grads)
+            yield return C($"{op.Name} [7,9]", op, fam, (g, t) => Op2(g, op, t[0], t[1], attrs), Rand(7, 9), RandIn(-8, 8, 7, 9));
+        yield return C("SigmoidGrad broadcast", UnaryOps.SigmoidGrad, Family.Arithmetic, (g, t) => Op2(g, UnaryOps.SigmoidGrad, t[0], t[1]), Rand(4, 5), Rand(5));
+
+        // Reductions.
+        yield return C("Sum [5,7,3] axis 1", Reduce.Sum, Family.Reduction, (g, t) => g.Sum(t[0], [1]), Rand(5, 7, 3));
+        yield return C("Sum [4,3,5,2] axes 0,2 (transposed)", Reduce.Sum, Family.Reduction, (g, t) => g.Sum(t[0], [0, 2]), Rand(4, 3, 5, 2));
+        yield return C("Sum all, keep_dims", Reduce.Sum, Family.Reduction, (g, t) => g.Sum(t[0], [0, 1], keepDims: true), Rand(13, 17));
+        yield return C("Sum [0,4] axis 0 empty", Reduce.Sum, Family.Reduction, (g, t) => g.Sum(t[0], [0]), Rand(0, 4));
+        yield return C("Sum int32 axis -1", Reduce.Sum, Family.Data, (g, t) => g.Sum(t[0], [-1]), NDArray.From(Enumerable.Range(-10, 21).ToArray(), 3, 7));
+        yield return C("Mean [6,5] axis 0", Reduce.Mean, Family.Reduction, (g, t) => g.Mean(t[0], [0]), Rand(6, 5));
+        yield return C("Mean all", Reduce.Mean, Family.Reduction, (g, t) => g.Mean(t[0]), Rand(3, 4, 5));
+        yield return C("Max [5,9] axis 1 with NaN", Reduce.Max, Family.Data, (g, t) => g.ReduceMax(t[0], [1]), WithNaN(Rand(5, 9), 12));
+        yield return C("Min [4,3,5] axes 0,2", Reduce.Min, Family.Data, (g, t) => g.ReduceMin(t[0], [0, 2]), Rand(4, 3, 5));
+        yield return C("Prod [3,6] axis 1", Reduce.Prod, Family.Reduction, (g, t) => g.Prod(t[0], [1]), RandIn(0.5, 1.5, 3, 6));
+        yield return C("L2Loss [9,7]", LossOps.L2Loss, Family.Reduction, (g, t) => g.L2Loss(t[0]), Rand(9, 7));
+
+        // Matrix products.
+        foreach (var (ta, tb) in new[] { (false, false), (true, false), (false, true), (true, true) })
+            yield return C($"MatMul 13x6·6x9 ta={ta} tb={tb}", MatMulOps.MatMul, Family.MatMul, (g, t) => g.MatMul(t[0], t[1], ta, tb),
+                ta ? Rand(6, 13) : Rand(13, 6), tb ? Rand(9, 6) : Rand(6, 9));
+        yield return C("MatMul k=0", MatMulOps.MatMul, Family.MatMul, (g, t) => g.MatMul(t[0], t[1]), Rand(3, 0), Rand(0, 4));
+        yield return C("MatMul m=0", MatMulOps.MatMul, Family.MatMul, (g, t) => g.MatMul(t[0], t[1]), Rand(0, 5), Rand(5, 4));
+        yield return C("BatchMatMul [2,5,7]·[7,3]", MatMulOps.BatchMatMul, Family.MatMul, (g, t) => g.BatchMatMul(t[0], t[1]), Rand(2, 5, 7), Rand(7, 3));
+        yield return C("BatchMatMul [2,1,4,6]·[3,5,6] adj_y", MatMulOps.BatchMatMul, Family.MatMul, (g, t) => g.BatchMatMul(t[0], t[1], adjY: true),
+            Rand(2, 1, 4, 6), Rand(3, 5, 6));
+
+        // Softmax and losses.
+        yield return C("Softmax [6,9]", SoftmaxOps.Softmax, Family.Softmax, (g, t) => g.Softmax(t[0]), Rand(6, 9));
+        yield return C("Softmax [4,5,3] axis 1", SoftmaxOps.Softmax, Family.Softmax, (g, t) => g.Softmax(t[0], 1), Rand(4, 5, 3));
+        yield return C("LogSoftmax [6,9]", SoftmaxOps.LogSoftmax, Family.Softmax, (g, t) => g.LogSoftmax(t[0]), Rand(6, 9));
+        var labels = NDArray.From(Enumerable.Range(0, 54).Select(i => (float)(i % 9 == i / 9 % 9 ? 0.7 : 0.3 / 8)).ToArray(), 6, 9);
+        yield return new("SoftmaxCrossEntropyWithLogits [6,9]", LossOps.SoftmaxCrossEntropyWithLogits, Family.Softmax,
+            (g, t) => g.AddOp(LossOps.SoftmaxCrossEntropyWithLogits, [t[0], t[1]]).Outputs, [Rand(6, 9), labels]);
+        yield return new("SparseSoftmaxCrossEntropyWithLogits int32", LossOps.SparseSoftmaxCrossEntropyWithLogits, Family.Softmax,
+            (g, t) => g.AddOp(LossOps.SparseSoftmaxCrossEntropyWithLogits, [t[0], t[1]]).Outputs, [Rand(7, 5), NDArray.From(new[] { 0, 4, 2, 2, 1, 3, 0 }, 7)]);
+        yield return new("SparseSoftmaxCrossEntropyWithLogits int64", LossOps.SparseSoftmaxCrossEntropyWithLogits, Family.Softmax,
+            (g, t) => g.AddOp(LossOps.SparseSoftmaxCrossEntropyWithLogits, [t[0], t[1]]).Outputs, [Rand(3, 11), NDArray.From(new long[] { 10, 0, 5 }, 3)]);
+
+        // Small ops and data movement.
+        yield return C("AddN x3", AddNOp.Def, Family.Arithmetic, (g, t) => g.AddN([t[0], t[1], t[2]]), Rand(5, 3), Rand(5, 3), Rand(5, 3));
+        yield return C("ZerosLike", ShapeOps.ZerosLike, Family.Data, (g, t) => g.ZerosLike(t[0]), Rand(4, 7));
+        yield return C("OnesLike", ShapeOps.OnesLike, Family.Data, (g, t) => g.OnesLike(t[0]), Rand(4, 7));
+        yield return C("Transpose [2,3,4] perm 2,0,1", ArrayOps.Transpose, Family.Data, (g, t) => g.Transpose(t[0], [2, 0, 1]), Rand(2, 3, 4));
+        yield return C("BroadcastTo [3,1] to [2,3,4]", ShapeOps.BroadcastTo, Family.Data,
+            (g, t) => g.BroadcastTo(t[0], g.Const(NDArray.From(new[] { 2, 3, 4 }))), Rand(3, 1));
+        yield return C("Identity", StateOps.Identity, Family.Data, (g, t) => g.Identity(t[0] * 2.0), Rand(3, 5));
+        yield return C("StopGradient", StateOps.StopGradient, Family.Data, (g, t) => g.StopGradient(t[0] * 2.0), Rand(3, 5));
+        yield return C("Reshape [3,4] to [2,-1]", ShapeOps.Reshape, Family.Data, (g, t) => g.Reshape(t[0] * 2.0, [2, -1]), Rand(3, 4));
+        yield return C("ExpandDims axis 1", ArrayOps.ExpandDims, Family.Data, (g, t) => g.ExpandDims(t[0] * 2.0, 1), Rand(3, 4));
+        yield return C("Squeeze", ArrayOps.Squeeze, Family.Data, (g, t) => g.Squeeze(t[0] * 2.0), Rand(3, 1, 4));
+    }
+
+    [TestCaseSource(nameof(Cases))]
+    public void GpuMatchesCpu(ParityCase pc)
+    {
+        var g = new Graph();
+        var ph = pc.Inputs.Select((a, i) => g.Placeholder(a.DType, a.Shape, $"in{i}")).ToArray();
+        Tensor[] outs;
+        using (g.Device("/gpu:0")) outs = pc.Build(g, ph);
+        var feeds = ph.Zip(pc.Inputs, (t, v) => (t, v)).ToArray();
+        using var cpu = new Session(g);
+        var expect = cpu.Run(outs, feeds);
+        using var s = new Session(g, new SessionOptions { Devices = [GpuFixture.Gpu] });
+        var (rtol, atol) = Tolerance(pc.Family);
+        for (int run = 0; run < 2; run++)   // the second run reuses the first run's GPU buffers
+        {
+            var trace = new StepTrace();
+            var got = s.Run(outs, feeds, [], new RunOptions { TraceLevel = RunTraceLevel.FullTrace }, trace);
+            var placed = trace.Nodes.Where(n => n.OpType == pc.Op.Name).Select(n => n.Device).ToList();
+            Assert.That(placed, Is.Not.Empty.And.All.EqualTo("/gpu:0"), $"{pc.Op.Name} should run on the GPU");
+            for (int i = 0; i < outs.Length; i++)
+            {
+                Assert.DoesNotThrow(() => got[i].ToDoubleArray(), "fetches come back as host arrays");
+                Numeric.AllClose(got[i], expect[i], rtol, atol, $"{pc.Name} output {i} (run {run + 1})");
+            }
+        }
+    }
+
+    [Test]
+    public void EveryGpuKernel_HasAParityCase()
+    {
+        var covered = Cases().Select(c => c.Op).ToHashSet();
+        var missing = GpuKernels.Ops.Where(op => !covered.Contains(op)).Select(op => op.Name).ToList();
+        Assert.That(missing, Is.Empty, "GPU kernels without a parity case");
+    }
+}
