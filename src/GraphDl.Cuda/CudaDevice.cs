@@ -98,6 +98,8 @@ public sealed class CudaDevice : GraphDl.Devices.Device, IDisposable
     public bool IsSimulated { get; }
     /// <summary>The accelerator's name (the GPU model, or ILGPU's CPU accelerator).</summary>
     public string AcceleratorName => accelerator.Name;
+    /// <summary>The device's memory in bytes (for a simulated device, what ILGPU's CPU accelerator reports).</summary>
+    public long TotalMemoryBytes => accelerator.MemorySize;
     /// <summary>The caching allocator (statistics, <see cref="CachingAllocator.ReleaseCached"/>).</summary>
     public CachingAllocator Allocator { get; }
     internal Accelerator Accelerator => accelerator;

@@ -1,0 +1,139 @@
+using GraphDl.Cuda.Kernels;
+using GraphDl.Cuda.Memory;
+using GraphDl.Ops;
+using GraphDl.Train;
+using NUnit.Framework;
+
+namespace GraphDl.Cuda.Tests;
+
+public class CatalogTests
+{
+    [Test]
+    public void EveryOp_HasAGpuKernel_OrACpuOnlyEntry_NotBoth()
+    {
+        var unaccounted = OpCatalog.All.Where(op => !GpuKernels.Has(op) && !CpuOnlyOps.Reasons.ContainsKey(op)).Select(op => op.Name).ToList();
+        Assert.That(unaccounted, Is.Empty, "ops with neither a GPU kernel nor a CpuOnlyOps entry");
+        var both = CpuOnlyOps.Reasons.Keys.Where(GpuKernels.Has).Select(op => op.Name).ToList();
+        Assert.That(both, Is.Empty, "ops listed as CPU-only that have a GPU kernel");
+        var strangers = GpuKernels.Ops.Concat(CpuOnlyOps.Reasons.Keys).Where(op => Array.IndexOf(OpCatalog.All, op) < 0).Select(op => op.Name).ToList();
+        Assert.That(strangers, Is.Empty, "ops not in OpCatalog.All");
+    }
+
+    [Test]
+    public void CanRun_IsTrueExactlyForOpsWithAGpuKernel()
+    {
+        foreach (var op in OpCatalog.All)
+            Assert.That(GpuFixture.Gpu.CanRun(op), Is.EqualTo(!CpuOnlyOps.Reasons.ContainsKey(op)), op.Name);
+    }
+}
+
+public class PlacementTests
+{
+    [Test]
+    public void MlpTrainingSteps_OnTheGpu_MatchTheCpu()
+    {
+        // A 2-layer MLP with softmax cross-entropy and SGD. Forward and backward run on /gpu:0; variables and their
+        // updates stay on the CPU (stateful ops), so the planner copies weights in and gradients out each step.
+        Graph Build(out Tensor x, out Tensor y, out Tensor loss, out Operation train, out Operation init)
+        {
+            var g = new Graph();
+            x = g.Placeholder(DType.Float32, Shape.Of(-1, 6), "x");
+            y = g.Placeholder(DType.Int32, Shape.Of(-1), "y");
+            var r = new Random(7);
+            NDArray W(int a, int b) => NDArray.From(Enumerable.Range(0, a * b).Select(_ => (float)(r.NextDouble() - 0.5)).ToArray(), a, b);
+            var w1 = g.Variable(W(6, 10), "w1"); var b1 = g.Variable(NDArray.Zeros(DType.Float32, 10), "b1");
+            var w2 = g.Variable(W(10, 3), "w2"); var b2 = g.Variable(NDArray.Zeros(DType.Float32, 3), "b2");
+            var h = g.Relu(g.MatMul(x, w1) + b1);
+            var logits = g.MatMul(h, w2) + b2;
+            loss = g.SparseSoftmaxCrossEntropyLoss(y, logits);
+            train = new GradientDescentOptimizer(0.5).Minimize(loss);
+            init = g.GlobalVariablesInitializer();
+            return g;
+        }
+        var xs = NDArray.From(Enumerable.Range(0, 9 * 6).Select(i => (float)Math.Sin(i * 0.7)).ToArray(), 9, 6);
+        var ys = NDArray.From(Enumerable.Range(0, 9).Select(i => i % 3).ToArray(), 9);
+
+        float[] Losses(SessionOptions? options, out StepTrace trace)
+        {
+            var g = Build(out var x, out var y, out var loss, out var train, out var init);
+            using var s = new Session(g, options);
+            s.Run(init);
+            var losses = new List<float>();
+            trace = new StepTrace();
+            for (int step = 0; step < 5; step++)
+            {
+                var r = s.Run([loss], [(x, xs), (y, ys)], [train], step == 4 ? new RunOptions { TraceLevel = RunTraceLevel.FullTrace } : null, step == 4 ? trace : null);
+                losses.Add(r[0].Item<float>());
+            }
+            return losses.ToArray();
+        }
+
+        var cpu = Losses(null, out _);
+        var gpu = Losses(new SessionOptions { Devices = [GpuFixture.Gpu], DefaultDevice = "/gpu:0" }, out var trace);
+        Assert.That(cpu[4], Is.LessThan(cpu[0]), "the model should learn");
+        for (int i = 0; i < cpu.Length; i++) Assert.That(gpu[i], Is.EqualTo(cpu[i]).Within(1e-3).Percent, $"loss at step {i} (relative 1e-5)");
+        var onGpu = trace.Nodes.Where(n => n.Device == "/gpu:0").Select(n => n.OpType).ToHashSet();
+        Assert.That(onGpu, Is.SupersetOf(new[] { "MatMul", "Relu", "ReluGrad", "SparseSoftmaxCrossEntropyWithLogits", "Mean", "_Copy" }));
+        var onCpu = trace.Nodes.Where(n => n.Device == "/cpu:0").Select(n => n.OpType).ToHashSet();
+        Assert.That(onCpu, Does.Contain("ApplyGradientDescent"), "stateful ops stay on the CPU");
+    }
+
+    [Test]
+    public void OpWithoutGpuKernel_RunsOnTheCpu_SoftPlacement()
+    {
+        var g = new Graph();
+        var x = g.Placeholder(DType.Float32, Shape.Of(4), "x");
+        Tensor am, sq;
+        using (g.Device("/gpu:0")) { sq = g.Square(x); am = g.ArgMax(sq, 0); }
+        using var s = new Session(g, new SessionOptions { Devices = [GpuFixture.Gpu] });
+        var trace = new StepTrace();
+        var r = s.Run([am, sq], [(x, NDArray.From(new float[] { 1, -5, 2, 3 }))], [], new RunOptions { TraceLevel = RunTraceLevel.FullTrace }, trace);
+        Assert.That(r[0].Item<long>(), Is.EqualTo(1));
+        Assert.That(r[1].ToArray<float>(), Is.EqualTo(new float[] { 1, 25, 4, 9 }));
+        Assert.That(trace.Nodes.Single(n => n.OpType == "Square").Device, Is.EqualTo("/gpu:0"));
+        Assert.That(trace.Nodes.Single(n => n.OpType == "ArgMax").Device, Is.EqualTo("/cpu:0"));
+    }
+
+    [Test]
+    public void OutOfMemory_OnTheGpu_NamesTheNode()
+    {
+        // A cap far below one 2 MiB segment: the first GPU allocation of the run fails.
+        using var tiny = CudaDevice.CreateSimulated(0, new GpuMemoryOptions { MemoryFraction = 1e-15 });
+        var g = new Graph();
+        var x = g.Placeholder(DType.Float32, Shape.Of(-1), "x");
+        Tensor y;
+        using (g.Device("/gpu:0")) y = g.Exp(x, name: "big_exp");
+        using var s = new Session(g, new SessionOptions { Devices = [tiny] });
+        var e = Assert.Throws<GpuOutOfMemoryException>(() => s.Run(y, (x, NDArray.Zeros(DType.Float32, 1000))))!;
+        Assert.That(e.Message, Does.Contain("/gpu:0").And.Contain("in use").And.Contain("reserved").And.Contain("largest free block"));
+        Assert.That(e.Requester, Is.EqualTo("a copy").Or.EqualTo("big_exp"));
+    }
+
+    [Test]
+    public void OutOfMemory_InsideAKernel_NamesThatNode()
+    {
+        // A 3 MiB cap: the 2.4 MB input copy fits (a segment of its own), the kernel's 2.4 MB output does not.
+        var total = GpuFixture.Gpu.TotalMemoryBytes;
+        using var small = CudaDevice.CreateSimulated(0, new GpuMemoryOptions { MemoryFraction = 3.0 * (1 << 20) / total });
+        var g = new Graph();
+        var x = g.Placeholder(DType.Float32, Shape.Of(-1), "x");
+        Tensor y;
+        using (g.Device("/gpu:0")) y = g.Exp(x, name: "exp_a");
+        using var s = new Session(g, new SessionOptions { Devices = [small] });
+        var e = Assert.Throws<GpuOutOfMemoryException>(() => s.Run(y, (x, NDArray.Zeros(DType.Float32, 600_000))))!;
+        Assert.That(e.Requester, Is.EqualTo("exp_a"));
+        Assert.That(e.RequestedBytes, Is.EqualTo(2_400_000));
+        Assert.That(e.Stats.InUseBytes, Is.EqualTo(CachingAllocator.RoundUp(2_400_000)));
+        Assert.That(e.Message, Does.StartWith("/gpu:0: out of memory allocating 2.29 MiB for exp_a: in use 2.29 MiB, reserved 2.29 MiB, largest free block 0 B, limit 3 MiB"));
+    }
+
+    [Test]
+    public void TryCreate_WithoutADriver_ReturnsNullAndSaysWhy()
+    {
+        if (Native.CudaDriver.Query().Gpus.Count > 0) Assert.Ignore("this machine has a GPU: the no-driver path cannot be checked here");
+        var d = CudaDevice.TryCreate(0, out var reason);
+        Assert.That(d, Is.Null);
+        Assert.That(reason, Is.Not.Empty);
+        TestContext.Out.WriteLine(reason);
+    }
+}
