@@ -17,6 +17,7 @@ public static partial class CuBlas
     [LibraryImport(Lib, EntryPoint = "cublasCreate_v2")] internal static partial int Create(out IntPtr handle);
     [LibraryImport(Lib, EntryPoint = "cublasDestroy_v2")] internal static partial int Destroy(IntPtr handle);
     [LibraryImport(Lib, EntryPoint = "cublasGetVersion_v2")] internal static partial int GetVersion(IntPtr handle, out int version);
+    [LibraryImport(Lib, EntryPoint = "cublasGetProperty")] internal static partial int GetProperty(int type, out int value);
     [LibraryImport(Lib, EntryPoint = "cublasSetStream_v2")] internal static partial int SetStream(IntPtr handle, IntPtr stream);
     [LibraryImport(Lib, EntryPoint = "cublasSetMathMode")] internal static partial int SetMathMode(IntPtr handle, int mode);
     [LibraryImport(Lib, EntryPoint = "cublasSgemm_v2")]
@@ -41,6 +42,17 @@ public static partial class CuBlas
     {
         var g = GemmMapping.RowMajor(m, n, k, ta, tb);
         Check(Dgemm(handle, g.OpA, g.OpB, g.M, g.N, g.K, 1.0, b, g.Lda, a, g.Ldb, 0.0, c, g.Ldc), "cublasDgemm_v2");
+    }
+
+    /// <summary>The loaded cuBLAS's version as "major.minor.patch" (no GPU or handle needed), or null.</summary>
+    public static string? Version()
+    {
+        try
+        {
+            if (GetProperty(0, out int major) != 0 || GetProperty(1, out int minor) != 0 || GetProperty(2, out int patch) != 0) return null;
+            return $"{major}.{minor}.{patch}";
+        }
+        catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException) { return null; }
     }
 
     /// <summary>Throws a typed error naming the call for a non-zero cublasStatus_t.</summary>
