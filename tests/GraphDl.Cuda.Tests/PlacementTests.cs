@@ -137,3 +137,27 @@ public class PlacementTests
         TestContext.Out.WriteLine(reason);
     }
 }
+
+public class PlacementLogTests
+{
+    [Test]
+    public void LogDevicePlacement_SaysWhereEachNodeRuns_AndWhy()
+    {
+        var g = new Graph();
+        var x = g.Placeholder(DType.Float32, Shape.Of(3), "x");
+        Tensor y;
+        using (g.Device("/gpu:0")) y = g.ArgMax(g.Exp(x, name: "e"), 0, name: "am");
+        var lines = new List<string>();
+        using var s = new Session(g, new SessionOptions { Devices = [GpuFixture.Gpu], LogDevicePlacement = true, PlacementLog = lines.Add });
+        s.Run(y, (x, NDArray.From(new float[] { 1, 3, 2 })));
+        Assert.That(lines, Does.Contain("e: (Exp): /gpu:0"));
+        Assert.That(lines, Does.Contain("am: (ArgMax): /cpu:0 (asked for /gpu:0: /gpu:0 has no kernel for ArgMax)"));
+        Assert.That(lines, Does.Contain("dimension: (Const): /cpu:0 (asked for /gpu:0: /gpu:0 has no kernel for Const)"));
+        Assert.That(lines, Has.Count.EqualTo(3), "one line per placed node; the fed placeholder is not a step");
+
+        using var none = new Session(g, new SessionOptions { LogDevicePlacement = true, PlacementLog = lines.Add });
+        lines.Clear();
+        none.Run(y, (x, NDArray.From(new float[] { 1, 3, 2 })));
+        Assert.That(lines, Does.Contain("e: (Exp): /cpu:0 (asked for /gpu:0: no device /gpu:0 in this session)"));
+    }
+}
