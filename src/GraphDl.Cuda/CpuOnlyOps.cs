@@ -12,7 +12,6 @@ public static class CpuOnlyOps
     const string HostValue = "its value comes from the host (feed or constant); the planner copies it to the GPU where a GPU op reads it";
     const string HostMeta = "reads only dims and yields a small int tensor that host-side operands (axes, shapes) use; a GPU placement would need host-memory outputs in the planner";
     const string NotYet = "no GPU kernel yet (issue 7 follow-up)";
-    const string BoolNotYet = "produces or consumes bool tensors; no GPU kernel yet (issue 7 follow-up)";
     const string Random = "stateful random op: Session.Place keeps it on the CPU; a GPU generator (Philox, as TF) is future work";
     const string Cnn = "convolution/pooling family: GPU kernels come with or after the CNN issue (cuDNN or ILGPU), issue 7 follow-up";
     const string Rnn = "fused RNN op: GPU kernel comes with or after the RNN issue, issue 7 follow-up";
@@ -25,15 +24,11 @@ public static class CpuOnlyOps
         [StateOps.Const] = HostValue, [StateOps.Placeholder] = HostValue, [StateOps.PlaceholderWithDefault] = HostValue,
         [StateOps.NoOp] = "computes nothing",
         [VariableOps.VariableV2] = HostState, [VariableOps.Assign] = HostState, [VariableOps.AssignAdd] = HostState, [VariableOps.AssignSub] = HostState,
-        [CompareOps.Less] = BoolNotYet, [CompareOps.LessEqual] = BoolNotYet, [CompareOps.Greater] = BoolNotYet, [CompareOps.GreaterEqual] = BoolNotYet,
-        [CompareOps.Equal] = BoolNotYet, [CompareOps.NotEqual] = BoolNotYet, [CompareOps.LogicalAnd] = BoolNotYet, [CompareOps.LogicalOr] = BoolNotYet,
-        [CompareOps.LogicalNot] = BoolNotYet, [CompareOps.SelectV2] = BoolNotYet,
-        [CompareOps.Cast] = NotYet + "; ILGPU cannot compile the generic T.CreateTruncating conversions, so each dtype pair needs its own kernel",
         [PowOps.Pow] = NotYet,
-        [Reduce.ArgMax] = NotYet, [Reduce.ArgMin] = NotYet, [Reduce.ReducedShape] = HostMeta,
+        [Reduce.ReducedShape] = HostMeta,
         [ShapeOps.Shape] = HostMeta, [ShapeOps.Size] = HostMeta, [ArrayOps.Rank] = HostMeta, [ConcatOps.ConcatOffset] = HostMeta,
         [ArrayOps.InvertPermutation] = HostMeta, [SequenceOps.Range] = HostMeta,
-        [ShapeOps.SumToShape] = NotYet, [ShapeOps.Fill] = NotYet, [ArrayOps.Tile] = NotYet,
+        [ArrayOps.Tile] = NotYet,
         [ConcatOps.ConcatV2] = NotYet, [ConcatOps.Split] = NotYet, [ConcatOps.SplitV] = NotYet, [ConcatOps.Pack] = NotYet, [ConcatOps.Unpack] = NotYet,
         [SliceOps.Slice] = NotYet, [SliceOps.StridedSlice] = NotYet, [SliceOps.StridedSliceGrad] = NotYet, [SliceOps.Pad] = NotYet, [SliceOps.PadV2] = NotYet,
         [GatherOps.GatherV2] = NotYet, [GatherOps.UnsortedSegmentSum] = NotYet, [GatherOps.OneHot] = NotYet, [SequenceOps.ReverseSequence] = NotYet,

@@ -159,6 +159,47 @@ public class KernelParityTests
         yield return new("SparseSoftmaxCrossEntropyWithLogits int64", LossOps.SparseSoftmaxCrossEntropyWithLogits, Family.Softmax,
             (g, t) => g.AddOp(LossOps.SparseSoftmaxCrossEntropyWithLogits, [t[0], t[1]]).Outputs, [Rand(3, 11), NDArray.From(new long[] { 10, 0, 5 }, 3)]);
 
+        // Comparisons (functors from the op file), logic, select, cast, arg-extremum.
+        var cmps = new (OpDef op, Func<Graph, Tensor, Tensor, Tensor> f)[]
+        {
+            (CompareOps.Less, (g, a, b) => g.Less(a, b)), (CompareOps.LessEqual, (g, a, b) => g.LessEqual(a, b)),
+            (CompareOps.Greater, (g, a, b) => g.Greater(a, b)), (CompareOps.GreaterEqual, (g, a, b) => g.GreaterEqual(a, b)),
+            (CompareOps.Equal, (g, a, b) => g.Equal(a, b)), (CompareOps.NotEqual, (g, a, b) => g.NotEqual(a, b)),
+        };
+        var left = NDArray.From(new float[] { 1, 2, 3, float.NaN, 5, 2, 0, -1, 3, 3, 7, 2 }, 3, 4);
+        foreach (var (op, f) in cmps)
+            yield return C($"{op.Name} [3,4] vs [4] with NaN", op, Family.Data, (g, t) => f(g, t[0], t[1]), left, NDArray.From(new float[] { 2, 2, 3, 1 }, 4));
+        yield return C("Equal int32 broadcast", CompareOps.Equal, Family.Data, (g, t) => g.Equal(t[0], t[1]),
+            NDArray.From(new[] { 1, 2, 3, 4, 5, 6 }, 2, 3), NDArray.From(new[] { 2 }, 1));
+        yield return C("Equal bool", CompareOps.Equal, Family.Data, (g, t) => g.Equal(t[0], t[1]),
+            NDArray.From(new[] { true, false, true, false }, 4), NDArray.From(new[] { true, true, false, false }, 4));
+        var p = NDArray.From(new[] { true, false, true, false, true, true }, 2, 3);
+        var q = NDArray.From(new[] { false, true, true }, 3);
+        yield return C("LogicalAnd broadcast", CompareOps.LogicalAnd, Family.Data, (g, t) => g.LogicalAnd(t[0], t[1]), p, q);
+        yield return C("LogicalOr broadcast", CompareOps.LogicalOr, Family.Data, (g, t) => g.LogicalOr(t[0], t[1]), p, q);
+        yield return C("LogicalNot", CompareOps.LogicalNot, Family.Data, (g, t) => g.AddOp(CompareOps.LogicalNot, [t[0]]).Outputs[0], p);
+        yield return C("SelectV2 same shapes", CompareOps.SelectV2, Family.Data, (g, t) => g.Where(g.Greater(t[0], t[1]), t[0], t[1]), Rand(5, 7), Rand(5, 7));
+        yield return C("SelectV2 cond [3,1], a [4], b scalar", CompareOps.SelectV2, Family.Data,
+            (g, t) => g.Where(t[0], t[1], t[2]), NDArray.From(new[] { true, false, true }, 3, 1), Rand(4), Rand());
+        yield return C("SelectV2 int64", CompareOps.SelectV2, Family.Data, (g, t) => g.Where(t[0], t[1], t[2]),
+            NDArray.From(new[] { true, false, false }, 3), NDArray.From(new long[] { 1, 2, 3 }, 3), NDArray.From(new long[] { -1, -2, -3 }, 3));
+        var mixed = NDArray.From(new float[] { -2.7f, -0.5f, 0, 0.5f, 1.5f, 2.5f, 300, -1e10f, float.NaN, 1e10f }, 10);
+        foreach (var to in new[] { DType.Int32, DType.Int64, DType.UInt8, DType.Bool, DType.Float64 })
+            yield return C($"Cast float32 to {to.Name()}", CompareOps.Cast, Family.Data, (g, t) => g.Cast(t[0], to), mixed);
+        yield return C("Cast int32 to float32", CompareOps.Cast, Family.Data, (g, t) => g.Cast(t[0], DType.Float32),
+            NDArray.From(new[] { -5, 0, 7, 16777217, int.MaxValue }, 5));
+        yield return C("Cast bool to float32", CompareOps.Cast, Family.Data, (g, t) => g.Cast(g.Less(t[0], t[1]), DType.Float32), Rand(3, 4), Rand(4));
+        yield return C("Cast int64 to int32", CompareOps.Cast, Family.Data, (g, t) => g.Cast(t[0], DType.Int32), NDArray.From(new long[] { 3, -4, 1L << 40 }, 3));
+        yield return C("ArgMax [4,7] axis 1", Reduce.ArgMax, Family.Data, (g, t) => g.ArgMax(t[0], 1), WithNaN(Rand(4, 7), 9));
+        yield return C("ArgMax [3,5,2] axis 1 int32", Reduce.ArgMax, Family.Data, (g, t) => g.ArgMax(t[0], 1, DType.Int32), Rand(3, 5, 2));
+        yield return C("ArgMin [6,4] axis 0", Reduce.ArgMin, Family.Data, (g, t) => g.ArgMin(t[0], 0), Rand(6, 4));
+        yield return C("SumToShape [4,3,5] to [3,1]", ShapeOps.SumToShape, Family.Reduction,
+            (g, t) => g.SumToShape(t[0], g.Const(NDArray.From(new[] { 3, 1 }))), Rand(4, 3, 5));
+        yield return C("SumToShape [6,5] to [5]", ShapeOps.SumToShape, Family.Reduction,
+            (g, t) => g.SumToShape(t[0], g.Const(NDArray.From(new[] { 5 }))), Rand(6, 5));
+        yield return C("Fill [3,4] with 2.5", ShapeOps.Fill, Family.Data,
+            (g, t) => g.Fill(g.Const(NDArray.From(new[] { 3, 4 })), g.Const(NDArray.Scalar(2.5f))), Rand(1));
+
         // Small ops and data movement.
         yield return C("AddN x3", AddNOp.Def, Family.Arithmetic, (g, t) => g.AddN([t[0], t[1], t[2]]), Rand(5, 3), Rand(5, 3), Rand(5, 3));
         yield return C("ZerosLike", ShapeOps.ZerosLike, Family.Data, (g, t) => g.ZerosLike(t[0]), Rand(4, 7));

@@ -9,6 +9,14 @@ static class Numeric
     {
         Assert.That(gpu.DType, Is.EqualTo(cpu.DType), $"{what}: dtype");
         Assert.That(gpu.Dims.ToArray(), Is.EqualTo(cpu.Dims.ToArray()), $"{what}: dims");
+        if (cpu.DType == DType.Bool)
+        {
+            // Raw bytes: a poisoned (never written) element is 0xFF, which would still read as true.
+            var gb = System.Runtime.InteropServices.MemoryMarshal.AsBytes(gpu.AsSpan<bool>()).ToArray();
+            var cb = System.Runtime.InteropServices.MemoryMarshal.AsBytes(cpu.AsSpan<bool>()).ToArray();
+            Assert.That(gb, Is.EqualTo(cb), $"{what}: bool bytes");
+            return;
+        }
         var g = gpu.ToDoubleArray(); var c = cpu.ToDoubleArray();
         for (int i = 0; i < c.Length; i++)
         {

@@ -83,15 +83,18 @@ public class PlacementTests
     {
         var g = new Graph();
         var x = g.Placeholder(DType.Float32, Shape.Of(4), "x");
-        Tensor am, sq;
-        using (g.Device("/gpu:0")) { sq = g.Square(x); am = g.ArgMax(sq, 0); }
+        Tensor p, sq;
+        using (g.Device("/gpu:0")) { sq = g.Square(x); p = g.Pow(sq, 0.5) + 1.0; }
         using var s = new Session(g, new SessionOptions { Devices = [GpuFixture.Gpu] });
         var trace = new StepTrace();
-        var r = s.Run([am, sq], [(x, NDArray.From(new float[] { 1, -5, 2, 3 }))], [], new RunOptions { TraceLevel = RunTraceLevel.FullTrace }, trace);
-        Assert.That(r[0].Item<long>(), Is.EqualTo(1));
+        var r = s.Run([p, sq], [(x, NDArray.From(new float[] { 1, -5, 2, 3 }))], [], new RunOptions { TraceLevel = RunTraceLevel.FullTrace }, trace);
+        Assert.That(r[0].ToArray<float>(), Is.EqualTo(new float[] { 2, 6, 3, 4 }));
         Assert.That(r[1].ToArray<float>(), Is.EqualTo(new float[] { 1, 25, 4, 9 }));
         Assert.That(trace.Nodes.Single(n => n.OpType == "Square").Device, Is.EqualTo("/gpu:0"));
-        Assert.That(trace.Nodes.Single(n => n.OpType == "ArgMax").Device, Is.EqualTo("/cpu:0"));
+        Assert.That(trace.Nodes.Single(n => n.OpType == "Pow").Device, Is.EqualTo("/cpu:0"));
+        Assert.That(trace.Nodes.Single(n => n.OpType == "Add").Device, Is.EqualTo("/gpu:0"));
+        // Square's result goes to the CPU for Pow (and as a fetch), Pow's result back to the GPU for Add.
+        Assert.That(trace.Nodes.Count(n => n.OpType == "_Copy"), Is.GreaterThanOrEqualTo(3));
     }
 
     [Test]
@@ -146,13 +149,13 @@ public class PlacementLogTests
         var g = new Graph();
         var x = g.Placeholder(DType.Float32, Shape.Of(3), "x");
         Tensor y;
-        using (g.Device("/gpu:0")) y = g.ArgMax(g.Exp(x, name: "e"), 0, name: "am");
+        using (g.Device("/gpu:0")) y = g.Pow(g.Exp(x, name: "e"), 2.0, name: "pw");
         var lines = new List<string>();
         using var s = new Session(g, new SessionOptions { Devices = [GpuFixture.Gpu], LogDevicePlacement = true, PlacementLog = lines.Add });
         s.Run(y, (x, NDArray.From(new float[] { 1, 3, 2 })));
         Assert.That(lines, Does.Contain("e: (Exp): /gpu:0"));
-        Assert.That(lines, Does.Contain("am: (ArgMax): /cpu:0 (asked for /gpu:0: /gpu:0 has no kernel for ArgMax)"));
-        Assert.That(lines, Does.Contain("dimension: (Const): /cpu:0 (asked for /gpu:0: /gpu:0 has no kernel for Const)"));
+        Assert.That(lines, Does.Contain("pw: (Pow): /cpu:0 (asked for /gpu:0: /gpu:0 has no kernel for Pow)"));
+        Assert.That(lines, Does.Contain("y: (Const): /cpu:0 (asked for /gpu:0: /gpu:0 has no kernel for Const)"));
         Assert.That(lines, Has.Count.EqualTo(3), "one line per placed node; the fed placeholder is not a step");
 
         using var none = new Session(g, new SessionOptions { LogDevicePlacement = true, PlacementLog = lines.Add });

@@ -29,6 +29,14 @@ public static class GpuKernels
         foreach (var op in OpCatalog.All)
         {
             if (op.Functor == null || FunctorNotGpuSafe.Contains(op)) continue;
+            if (typeof(CompareOps.ICmp).IsAssignableFrom(op.Functor))
+            {
+                var cmp = typeof(CompareOp<>).MakeGenericType(op.Functor);
+                Table[op] = cmp.GetMethod("Run", BindingFlags.Public | BindingFlags.Static)!.CreateDelegate<GpuKernel>();
+                var cmpKernels = cmp.GetMethod("Kernels", BindingFlags.Public | BindingFlags.Static)!;
+                KernelLists.Add(() => (IEnumerable<MethodInfo>)cmpKernels.Invoke(null, [true])!);
+                continue;
+            }
             var host = typeof(BinaryOp<>).MakeGenericType(op.Functor);
             var run = host.GetMethod(SameShape.Contains(op) ? "RunSameShape" : "Run", BindingFlags.Public | BindingFlags.Static)!;
             Table[op] = run.CreateDelegate<GpuKernel>();
@@ -73,6 +81,16 @@ public static class GpuKernels
         Add(SoftmaxOps.LogSoftmax, SoftmaxOp.Softmax(log: true), null);
         Add(LossOps.SoftmaxCrossEntropyWithLogits, SoftmaxOp.CrossEntropy, null);
         Add(LossOps.SparseSoftmaxCrossEntropyWithLogits, SoftmaxOp.SparseCrossEntropy, null);
+
+        Add(CompareOps.LogicalAnd, LogicOp.Logic(0), LogicOp.Kernels);
+        Add(CompareOps.LogicalOr, LogicOp.Logic(1), null);
+        Add(CompareOps.LogicalNot, LogicOp.Not, null);
+        Add(CompareOps.SelectV2, LogicOp.Select, null);
+        Add(CompareOps.Cast, LogicOp.Cast, null);
+        Add(Reduce.ArgMax, LogicOp.Arg(max: true), null, hostInputs: [1]);
+        Add(Reduce.ArgMin, LogicOp.Arg(max: false), null, hostInputs: [1]);
+        Add(ShapeOps.SumToShape, LogicOp.SumToShape, null, hostInputs: [1]);
+        Add(ShapeOps.Fill, LogicOp.Fill, null, hostInputs: [0, 1]);
 
         Add(AddNOp.Def, MiscOp.AddN, MiscOp.Kernels);
         Add(ShapeOps.ZerosLike, MiscOp.FillLike(0), null);
