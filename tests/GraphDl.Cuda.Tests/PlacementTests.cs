@@ -164,3 +164,27 @@ public class PlacementLogTests
         Assert.That(lines, Does.Contain("e: (Exp): /cpu:0 (asked for /gpu:0: no device /gpu:0 in this session)"));
     }
 }
+
+public class SessionMemoryTests
+{
+    [Test]
+    public void DisposingASession_GivesItsGpuBuffersBack()
+    {
+        var gpu = GpuFixture.Gpu;
+        long before = gpu.Allocator.Stats.InUseBytes;
+        var g = new Graph();
+        var x = g.Placeholder(DType.Float32, Shape.Of(-1, 8), "x");
+        Tensor y;
+        using (g.Device("/gpu:0")) y = g.Sum(g.Tanh(g.MatMul(x, x, transposeB: true)) * 2.0, [1]);
+        var xs = NDArray.From(Enumerable.Range(0, 80).Select(i => (float)Math.Cos(i)).ToArray(), 10, 8);
+        var s = new Session(g, new SessionOptions { Devices = [gpu] });
+        var first = s.Run(y, (x, xs)).ToArray<float>();
+        long during = gpu.Allocator.Stats.InUseBytes;
+        Assert.That(during, Is.GreaterThan(before), "the session's frame keeps its GPU buffers between runs");
+        Assert.That(s.Run(y, (x, xs)).ToArray<float>(), Is.EqualTo(first));
+        Assert.That(gpu.Allocator.Stats.InUseBytes, Is.EqualTo(during), "a second run reuses the same buffers");
+        s.Dispose();
+        Assert.That(gpu.Allocator.Stats.InUseBytes, Is.EqualTo(before));
+        gpu.Allocator.Validate();
+    }
+}

@@ -59,6 +59,15 @@ internal sealed class Plan
         lock (frames) frames.Push(f);
     }
 
+    /// <summary>Gives the buffers that idle frames hold on non-host devices back to their devices (session disposal).</summary>
+    public void FreeDeviceBuffers(HashSet<NDArray> freed)
+    {
+        var f = Interlocked.Exchange(ref spare, null);
+        if (f != null) f.FreeDeviceBuffers(freed);
+        lock (frames)
+            while (frames.Count > 0) frames.Pop().FreeDeviceBuffers(freed);
+    }
+
     /// <summary>Builds a plan: prune to what the fetches need, order by node id (a topological order),
     /// place each node, and insert copies where an edge crosses devices.</summary>
     static string? CseKey(Operation op, Device device, int[] inputs, HashSet<Tensor> fed)
@@ -272,6 +281,23 @@ internal sealed class Frame
         r.poolIndex = -1;
         Preferred[slot] = r;
         return r;
+    }
+
+    /// <summary>Frees every device buffer this frame holds (pool, copy destinations); each array at most once.</summary>
+    public void FreeDeviceBuffers(HashSet<NDArray> freed)
+    {
+        void Free(NDArray? b)
+        {
+            if (b?.device is { } d && freed.Add(b)) d.Free(b);
+        }
+        for (int i = 0; i < freeCount; i++) Free(free[i]);
+        foreach (var b in Owned) Free(b);
+        foreach (var b in Copies) Free(b);
+        freeCount = 0;
+        Array.Clear(free);
+        Array.Clear(Owned);
+        Array.Clear(Copies);
+        Array.Clear(Preferred);
     }
 
     /// <summary>Number of buffers in the pool (diagnostics).</summary>

@@ -378,6 +378,13 @@ public sealed class Session : IDisposable
         return Interlocked.Increment(ref c[opId]) - 1;
     }
 
-    /// <summary>Releases the session's worker pool.</summary>
-    public void Dispose() => ownPool?.Dispose();
+    /// <summary>Releases the session's worker pool and gives the buffers its run plans hold on non-host devices (GPU
+    /// memory) back to their devices.</summary>
+    public void Dispose()
+    {
+        var freed = new HashSet<NDArray>(ReferenceEqualityComparer.Instance);
+        foreach (var list in plans.Values)
+            foreach (var p in list) p.FreeDeviceBuffers(freed);
+        ownPool?.Dispose();
+    }
 }
