@@ -110,7 +110,26 @@ public sealed class CudaDevice : GraphDl.Devices.Device, IDisposable
     /// <inheritdoc/>
     public override bool CanRun(OpDef op) => GpuKernels.Has(op);
     /// <inheritdoc/>
-    public override bool InputOnHost(OpDef op, int input) => GpuKernels.InputOnHost(op, input);
+    public override bool InputOnHost(Operation node, int input) => GpuKernels.InputOnHost(node, input);
+
+    /// <inheritdoc/>
+    public override void StridedCopy(NDArray src, int srcOff, ReadOnlySpan<int> srcStrides, NDArray dst, int dstOff,
+        ReadOnlySpan<int> dstStrides, ReadOnlySpan<int> dims)
+    {
+        if (src.DType != dst.DType) throw new ArgumentException($"strided copy from {src.DType.Name()} to {dst.DType.Name()}");
+        lock (gate) MiscOp.StridedCopy(this, src, srcOff, srcStrides, dst, dstOff, dstStrides, dims);
+    }
+
+    /// <inheritdoc/>
+    public override void Fill(NDArray array, NDArray? value)
+    {
+        lock (gate)
+        {
+            if (array.Size == 0) return;
+            if (value == null) { Bytes(array).MemSetToZero(stream); return; }
+            MiscOp.FillWith(this, array, value);
+        }
+    }
 
     /// <inheritdoc/>
     protected override NDArray AllocateCore(DType dtype, ReadOnlySpan<int> dims)

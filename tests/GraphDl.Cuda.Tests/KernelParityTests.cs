@@ -200,6 +200,26 @@ public class KernelParityTests
         yield return C("Fill [3,4] with 2.5", ShapeOps.Fill, Family.Data,
             (g, t) => g.Fill(g.Const(NDArray.From(new[] { 3, 4 })), g.Const(NDArray.Scalar(2.5f))), Rand(1));
 
+        // Array ops run by their op files' own logic over GPU strided copies and fills.
+        static Tensor I(Graph g, params int[] v) => g.Const(NDArray.From(v));
+        yield return C("ConcatV2 axis 1", ConcatOps.ConcatV2, Family.Data, (g, t) => g.Concat([t[0], t[1], t[2]], 1), Rand(3, 2), Rand(3, 5), Rand(3, 1));
+        yield return C("ConcatV2 axis 0 int32", ConcatOps.ConcatV2, Family.Data, (g, t) => g.Concat([t[0], t[1]], 0),
+            NDArray.From(new[] { 1, 2, 3, 4 }, 2, 2), NDArray.From(new[] { 5, 6 }, 1, 2));
+        yield return new("Split 3 along axis 1", ConcatOps.Split, Family.Data, (g, t) => g.Split(t[0], 3, 1), [Rand(4, 6, 2)]);
+        yield return new("SplitV 2,-1,1 along axis 0", ConcatOps.SplitV, Family.Data, (g, t) => g.SplitV(t[0], [2, -1, 1], 0), [Rand(7, 3)]);
+        yield return C("Pack axis 1", ConcatOps.Pack, Family.Data, (g, t) => g.Stack([t[0], t[1], t[2]], 1), Rand(4, 3), Rand(4, 3), Rand(4, 3));
+        yield return new("Unpack axis 1", ConcatOps.Unpack, Family.Data, (g, t) => g.Unstack(t[0], axis: 1), [Rand(2, 3, 4)]);
+        yield return C("Slice [1,0,2] size [2,-1,3]", SliceOps.Slice, Family.Data, (g, t) => g.Slice(t[0], [1, 0, 2], [2, -1, 3]), Rand(4, 3, 6));
+        yield return C("StridedSlice reversed, shrink", SliceOps.StridedSlice, Family.Data,
+            (g, t) => g.StridedSlice(t[0], [0, 5, 1], [3, 0, 2], [2, -2, 1], shrinkAxisMask: 4), Rand(4, 7, 3));
+        yield return C("StridedSliceGrad", SliceOps.StridedSliceGrad, Family.Data,
+            (g, t) => g.StridedSliceGrad(I(g, 5, 6), I(g, 1, 0), I(g, 5, 6), I(g, 2, 3), t[0]), Rand(2, 2));
+        yield return C("Pad [[1,2],[0,3]]", SliceOps.Pad, Family.Data, (g, t) => g.Pad(t[0], new[,] { { 1, 2 }, { 0, 3 } }), Rand(3, 4));
+        yield return C("PadV2 with 7.5", SliceOps.PadV2, Family.Data, (g, t) => g.Pad(t[0], new[,] { { 2, 0 }, { 1, 1 } }, 7.5), Rand(2, 3));
+        yield return C("Tile [2,1,3]", ArrayOps.Tile, Family.Data, (g, t) => g.Tile(t[0], [2, 1, 3]), Rand(2, 3, 2));
+        yield return C("ReverseSequence", SequenceOps.ReverseSequence, Family.Data,
+            (g, t) => g.ReverseSequence(t[0], g.Const(NDArray.From(new long[] { 3, 0, 5 })), seqAxis: 1, batchAxis: 0), Rand(3, 5, 2));
+
         // Small ops and data movement.
         yield return C("AddN x3", AddNOp.Def, Family.Arithmetic, (g, t) => g.AddN([t[0], t[1], t[2]]), Rand(5, 3), Rand(5, 3), Rand(5, 3));
         yield return C("ZerosLike", ShapeOps.ZerosLike, Family.Data, (g, t) => g.ZerosLike(t[0]), Rand(4, 7));

@@ -105,6 +105,22 @@ public static class GpuKernels
         Add(ShapeOps.Reshape, (c, _) => c.Node.Def.Cpu(c), null, hostInputs: [1]);
         Add(ArrayOps.ExpandDims, (c, _) => c.Node.Def.Cpu(c), null, hostInputs: [1]);
         Add(ArrayOps.Squeeze, (c, _) => c.Node.Def.Cpu(c), null);
+
+        // Array ops whose CPU kernels touch elements only through ArrayKernels.StridedCopy/FillZero/FillWith, which hand GPU
+        // arrays to CudaDevice.StridedCopy/Fill: the op file's own logic (validation, offsets) runs unchanged.
+        GpuKernel opLogic = (c, _) => c.Node.Def.Cpu(c);
+        Add(ConcatOps.ConcatV2, opLogic, null, hostInputs: [-1]);
+        Add(ConcatOps.Split, opLogic, null, hostInputs: [0]);
+        Add(ConcatOps.SplitV, opLogic, null, hostInputs: [1, 2]);
+        Add(ConcatOps.Pack, opLogic, null);
+        Add(ConcatOps.Unpack, opLogic, null);
+        Add(SliceOps.Slice, opLogic, null, hostInputs: [1, 2]);
+        Add(SliceOps.StridedSlice, opLogic, null, hostInputs: [1, 2, 3]);
+        Add(SliceOps.StridedSliceGrad, opLogic, null, hostInputs: [0, 1, 2, 3]);
+        Add(SliceOps.Pad, opLogic, null, hostInputs: [1]);
+        Add(SliceOps.PadV2, opLogic, null, hostInputs: [1, 2]);
+        Add(ArrayOps.Tile, opLogic, null, hostInputs: [1]);
+        Add(SequenceOps.ReverseSequence, opLogic, null, hostInputs: [1]);
     }
 
     /// <summary>The seven broadcasting arithmetic ops accept every numeric dtype; the rest are float-only.</summary>
@@ -128,8 +144,10 @@ public static class GpuKernels
 
     internal static GpuKernel? Get(OpDef op) => Table.GetValueOrDefault(op);
 
-    /// <summary>True if the GPU kernel of <paramref name="op"/> reads input <paramref name="input"/> on the host.</summary>
-    public static bool InputOnHost(OpDef op, int input) => HostInputs.TryGetValue(op, out var h) && Array.IndexOf(h, input) >= 0;
+    /// <summary>True if the GPU kernel of <paramref name="node"/> reads input <paramref name="input"/> on the host (-1 in the
+    /// table stands for the last input, ConcatV2's axis).</summary>
+    public static bool InputOnHost(Operation node, int input) =>
+        HostInputs.TryGetValue(node.Def, out var h) && (Array.IndexOf(h, input) >= 0 || (input == node.Inputs.Length - 1 && Array.IndexOf(h, -1) >= 0));
 
     /// <summary>Every ILGPU kernel method instantiation the GPU ops launch (the PTX test compiles each).</summary>
     public static IReadOnlyList<MethodInfo> AllKernelMethods() => KernelLists.SelectMany(f => f()).Distinct().ToList();

@@ -97,8 +97,62 @@ internal static class MiscOp
         ReduceOp.Gather(c, d, x, y, ReduceOp.Strides(t, strides));
     }
 
+    /// <summary>The array ops' strided box copy on GPU arrays: dims merged as on the CPU, at most 6 left.</summary>
+    internal static void StridedCopy(CudaDevice d, NDArray src, int srcOff, ReadOnlySpan<int> srcStrides, NDArray dst, int dstOff,
+        ReadOnlySpan<int> dstStrides, ReadOnlySpan<int> dims0)
+    {
+        var dims = new List<int>(); var ss = new List<int>(); var ds = new List<int>();
+        long n = 1;
+        for (int i = 0; i < dims0.Length; i++)
+        {
+            if (dims0[i] == 0) return;
+            n *= dims0[i];
+            if (dims0[i] == 1) continue;
+            if (dims.Count > 0 && ss[^1] == srcStrides[i] * dims0[i] && ds[^1] == dstStrides[i] * dims0[i])
+            {
+                dims[^1] *= dims0[i]; ss[^1] = srcStrides[i]; ds[^1] = dstStrides[i];
+            }
+            else { dims.Add(dims0[i]); ss.Add(srcStrides[i]); ds.Add(dstStrides[i]); }
+        }
+        if (dims.Count > 6) throw new NotSupportedException($"{d.Name}: a strided copy of {Shape.Format(dims0)} needs {dims.Count} dims after merging; the GPU kernel takes 6");
+        var s = ReduceOp.Strides(dims.ToArray(), ss.ToArray());
+        var t = ReduceOp.Strides(dims.ToArray(), ds.ToArray());
+        s.B0 = t.A0; s.B1 = t.A1; s.B2 = t.A2; s.B3 = t.A3; s.B4 = t.A4; s.B5 = t.A5;
+        switch (src.DType.Size())
+        {
+            case 4: Strided<int>(d, src, srcOff, dst, dstOff, (int)n, s); break;
+            case 8: Strided<long>(d, src, srcOff, dst, dstOff, (int)n, s); break;
+            case 1: Strided<byte>(d, src, srcOff, dst, dstOff, (int)n, s); break;
+            default: throw new NotSupportedException($"{d.Name}: no strided copy for {src.DType.Name()}");
+        }
+    }
+
+    static void Strided<T>(CudaDevice d, NDArray src, int srcOff, NDArray dst, int dstOff, int n, Broadcast6 s) where T : unmanaged
+    {
+        var k = d.Load(ReduceKernels.Strided<T>, acc => acc.LoadKernel<ArrayView<T>, int, ArrayView<T>, int, int, Broadcast6>(ReduceKernels.Strided<T>));
+        k(d.Stream, d.Config(n), CudaDevice.View<T>(src), srcOff, CudaDevice.View<T>(dst), dstOff, n, s);
+    }
+
+    /// <summary>Fills a GPU array with the value of a host scalar array of its dtype.</summary>
+    internal static void FillWith(CudaDevice d, NDArray y, NDArray v)
+    {
+        switch (y.DType)
+        {
+            case DType.Float32: Fill(d, y, v.AsSpan<float>()[0]); break;
+            case DType.Float64: Fill(d, y, v.AsSpan<double>()[0]); break;
+            case DType.Int32: Fill(d, y, v.AsSpan<int>()[0]); break;
+            case DType.Int64: Fill(d, y, v.AsSpan<long>()[0]); break;
+            case DType.Bool: Fill(d, y, v.AsSpan<bool>()[0] ? (byte)1 : (byte)0); break;
+            case DType.UInt8: Fill(d, y, v.AsSpan<byte>()[0]); break;
+            default: throw new NotSupportedException($"{d.Name}: cannot fill {y.DType.Name()}");
+        }
+    }
+
     public static IEnumerable<MethodInfo> Kernels()
     {
+        yield return ((Delegate)ReduceKernels.Strided<int>).Method;
+        yield return ((Delegate)ReduceKernels.Strided<long>).Method;
+        yield return ((Delegate)ReduceKernels.Strided<byte>).Method;
         yield return ((Delegate)ElementwiseKernels.Fill<float>).Method;
         yield return ((Delegate)ElementwiseKernels.Fill<double>).Method;
         yield return ((Delegate)ElementwiseKernels.Fill<int>).Method;

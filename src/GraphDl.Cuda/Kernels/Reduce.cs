@@ -48,6 +48,16 @@ public static class ReduceKernels
         }
     }
 
+    /// <summary>A strided box copy: element i of the box goes from <c>x[xOff + a(i)]</c> to <c>y[yOff + b(i)]</c>.</summary>
+    public static void Strided<T>(ArrayView<T> x, int xOff, ArrayView<T> y, int yOff, int n, Broadcast6 s) where T : unmanaged
+    {
+        for (int i = Grid.GlobalIndex.X; i < n; i += Grid.DimX * Group.DimX)
+        {
+            s.Offsets(i, out int a, out int b);
+            y[yOff + b] = x[xOff + a];
+        }
+    }
+
     /// <summary><c>y[i] = x[offset(i)]</c> with offsets from the a-strides of <paramref name="s"/>: transposes,
     /// broadcasts, tiles.</summary>
     public static void Gather<T>(ArrayView<T> x, ArrayView<T> y, int n, Broadcast6 s) where T : unmanaged

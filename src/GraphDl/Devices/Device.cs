@@ -15,9 +15,20 @@ public abstract class Device
     /// <summary>True if this device has a kernel for the op.</summary>
     public abstract bool CanRun(OpDef op);
 
-    /// <summary>True if the kernel of <paramref name="op"/> on this device reads input <paramref name="input"/> on the host
-    /// (axes, shapes: small values the launch needs before it starts); the planner then leaves that input on the CPU.</summary>
-    public virtual bool InputOnHost(OpDef op, int input) => false;
+    /// <summary>True if the kernel of <paramref name="node"/> on this device reads input <paramref name="input"/> on the
+    /// host (axes, shapes: small values the launch needs before it starts); the planner then leaves that input on the CPU.</summary>
+    public virtual bool InputOnHost(Operation node, int input) => false;
+
+    /// <summary>Copies the box <paramref name="dims"/> between two arrays of this device (offsets and strides in elements,
+    /// strides may be zero or negative): the array ops' strided copy (<c>ArrayKernels.StridedCopy</c>) for buffers made
+    /// by <see cref="Wrap"/>. Devices whose buffers are host arrays never get this call.</summary>
+    public virtual void StridedCopy(NDArray src, int srcOff, ReadOnlySpan<int> srcStrides, NDArray dst, int dstOff,
+        ReadOnlySpan<int> dstStrides, ReadOnlySpan<int> dims) =>
+        throw new NotSupportedException($"{Name} cannot run strided copies");
+
+    /// <summary>Fills an array of this device with the single value of the host array <paramref name="value"/>, or with
+    /// zeros when it is null (the array ops' fills for buffers made by <see cref="Wrap"/>).</summary>
+    public virtual void Fill(NDArray array, NDArray? value) => throw new NotSupportedException($"{Name} cannot fill arrays");
 
     /// <summary>Allocates a buffer on this device.</summary>
     public NDArray Allocate(DType dtype, ReadOnlySpan<int> dims)

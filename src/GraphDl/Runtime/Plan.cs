@@ -168,7 +168,7 @@ internal sealed class Plan
         {
             var device = session.Place(op);
             if (session.Options.LogDevicePlacement) session.LogPlacement(op, device);
-            var inputs = op.Inputs.Select((t, i) => On(slotOf[t], device.InputOnHost(op.Def, i) ? cpu : device)).ToArray();
+            var inputs = op.Inputs.Select((t, i) => On(slotOf[t], device.InputOnHost(op, i) ? cpu : device)).ToArray();
             // Common subexpressions: a pure op with the same inputs and attrs as an earlier one reuses its outputs
             // (gradient graphs take Shape(x) many times, for example).
             if (CseKey(op, device, inputs, fed) is { } key)
