@@ -11,7 +11,6 @@ public static class CpuOnlyOps
     const string HostState = "stateful: variables live in the Session on the host in this version, and Session.Place keeps stateful ops on the CPU (GPU-resident variables are future work)";
     const string HostValue = "its value comes from the host (feed or constant); the planner copies it to the GPU where a GPU op reads it";
     const string HostMeta = "reads only dims and yields a small int tensor that host-side operands (axes, shapes) use; a GPU placement would need host-memory outputs in the planner";
-    const string NotYet = "no GPU kernel yet (issue 7 follow-up)";
     const string Random = "stateful random op: Session.Place keeps it on the CPU; a GPU generator (Philox, as TF) is future work";
     const string Cnn = "convolution/pooling family: GPU kernels come with or after the CNN issue (cuDNN or ILGPU), issue 7 follow-up";
     const string Rnn = "fused RNN op: GPU kernel comes with or after the RNN issue, issue 7 follow-up";
@@ -24,12 +23,9 @@ public static class CpuOnlyOps
         [StateOps.Const] = HostValue, [StateOps.Placeholder] = HostValue, [StateOps.PlaceholderWithDefault] = HostValue,
         [StateOps.NoOp] = "computes nothing",
         [VariableOps.VariableV2] = HostState, [VariableOps.Assign] = HostState, [VariableOps.AssignAdd] = HostState, [VariableOps.AssignSub] = HostState,
-        [PowOps.Pow] = NotYet,
         [Reduce.ReducedShape] = HostMeta,
         [ShapeOps.Shape] = HostMeta, [ShapeOps.Size] = HostMeta, [ArrayOps.Rank] = HostMeta, [ConcatOps.ConcatOffset] = HostMeta,
         [ArrayOps.InvertPermutation] = HostMeta, [SequenceOps.Range] = HostMeta,
-        [GatherOps.GatherV2] = NotYet, [GatherOps.UnsortedSegmentSum] = NotYet, [GatherOps.OneHot] = NotYet,
-        [ClipOps.ClipByValue] = NotYet,
         [RandomOps.RandomUniform] = Random, [RandomOps.RandomStandardNormal] = Random, [RandomOps.TruncatedNormal] = Random, [RandomOps.RandomShuffle] = Random,
         [ConvOps.Conv2D] = Cnn, [ConvOps.Conv2DBackpropInput] = Cnn, [ConvOps.Conv2DBackpropFilter] = Cnn,
         [PoolOps.MaxPool] = Cnn, [PoolOps.MaxPoolGrad] = Cnn, [PoolOps.MaxPoolGradGrad] = Cnn, [PoolOps.AvgPool] = Cnn, [PoolOps.AvgPoolGrad] = Cnn,

@@ -220,6 +220,22 @@ public class KernelParityTests
         yield return C("ReverseSequence", SequenceOps.ReverseSequence, Family.Data,
             (g, t) => g.ReverseSequence(t[0], g.Const(NDArray.From(new long[] { 3, 0, 5 })), seqAxis: 1, batchAxis: 0), Rand(3, 5, 2));
 
+        // Index-driven ops and the rest of the math.
+        yield return C("GatherV2 axis 1, indices [2,3]", GatherOps.GatherV2, Family.Data, (g, t) => g.Gather(t[0], t[1], 1),
+            Rand(3, 5, 2), NDArray.From(new[] { 4, 0, 0, 2, 1, 4 }, 2, 3));
+        yield return C("GatherV2 int64 indices", GatherOps.GatherV2, Family.Data, (g, t) => g.Gather(t[0], t[1]), Rand(6, 3), NDArray.From(new long[] { 5, 1, 1 }, 3));
+        yield return C("OneHot depth 4 axis -1", GatherOps.OneHot, Family.Data, (g, t) => g.OneHot(t[0], 4, 2.5, -1),
+            NDArray.From(new[] { 0, 3, -1, 5, 2, 1 }, 2, 3));
+        yield return C("OneHot axis 0", GatherOps.OneHot, Family.Data, (g, t) => g.OneHot(t[0], 3, axis: 0), NDArray.From(new long[] { 2, 0, 1, 1 }, 4));
+        yield return C("UnsortedSegmentSum", GatherOps.UnsortedSegmentSum, Family.Data, (g, t) => g.UnsortedSegmentSum(t[0], t[1], 4),
+            Rand(6, 3), NDArray.From(new[] { 3, 0, 3, 1, 0, 3 }, 6));
+        yield return C("Pow float broadcast", PowOps.Pow, Family.Transcendental, (g, t) => g.Pow(t[0], t[1]), RandIn(0.1, 3, 4, 5), Rand(5));
+        yield return C("Pow int32", PowOps.Pow, Family.Data, (g, t) => g.Pow(t[0], t[1]),
+            NDArray.From(new[] { 2, -3, 5, 0, 7 }, 5), NDArray.From(new[] { 10, 3, 0, 4, 1 }, 5));
+        yield return C("ClipByValue scalar bounds with NaN", ClipOps.ClipByValue, Family.Data, (g, t) => g.ClipByValue(t[0], -1.0, 1.5), WithNaN(Rand(4, 6), 7));
+        yield return C("ClipByValue tensor bounds", ClipOps.ClipByValue, Family.Data, (g, t) => g.ClipByValue(t[0], t[1], t[2]),
+            Rand(3, 4), RandIn(-2, -1, 3, 4), RandIn(0, 1, 3, 4));
+
         // Small ops and data movement.
         yield return C("AddN x3", AddNOp.Def, Family.Arithmetic, (g, t) => g.AddN([t[0], t[1], t[2]]), Rand(5, 3), Rand(5, 3), Rand(5, 3));
         yield return C("ZerosLike", ShapeOps.ZerosLike, Family.Data, (g, t) => g.ZerosLike(t[0]), Rand(4, 7));

@@ -156,6 +156,19 @@ internal static class BinaryOp<TOp> where TOp : struct, IArith
         if (f.DType == DType.Float32) Run<float>(d, dy, f, y); else Run<double>(d, dy, f, y);
     }
 
+    /// <summary>y = f(a, b) for arrays already allocated (ClipByValue's two steps).</summary>
+    public static void Launch(KernelContext c, CudaDevice d, NDArray a, NDArray b, NDArray y)
+    {
+        switch (a.DType)
+        {
+            case DType.Float32: Run<float>(d, a, b, y); break;
+            case DType.Float64: Run<double>(d, a, b, y); break;
+            case DType.Int32: Run<int>(d, a, b, y); break;
+            case DType.Int64: Run<long>(d, a, b, y); break;
+            default: throw c.Error($"{c.Node.Type} of {a.DType.Name()} has no GPU kernel");
+        }
+    }
+
     static void Run<T>(CudaDevice d, NDArray a, NDArray b, NDArray y) where T : unmanaged, INumber<T>
     {
         int n = y.Size;

@@ -92,6 +92,12 @@ public static class GpuKernels
         Add(ShapeOps.SumToShape, LogicOp.SumToShape, null, hostInputs: [1]);
         Add(ShapeOps.Fill, LogicOp.Fill, null, hostInputs: [0, 1]);
 
+        Add(GatherOps.GatherV2, GatherOp.Gather, GatherOp.Kernels, hostInputs: [1, 2]);
+        Add(GatherOps.OneHot, GatherOp.OneHot, null, hostInputs: [0, 1, 2, 3]);
+        Add(GatherOps.UnsortedSegmentSum, GatherOp.SegmentSum, null, hostInputs: [1, 2]);
+        Add(PowOps.Pow, GatherOp.Pow, null);
+        Add(ClipOps.ClipByValue, GatherOp.Clip, null);
+
         Add(AddNOp.Def, MiscOp.AddN, MiscOp.Kernels);
         Add(ShapeOps.ZerosLike, MiscOp.FillLike(0), null);
         Add(ShapeOps.OnesLike, MiscOp.FillLike(1), null);
