@@ -136,6 +136,14 @@ public class KernelParityTests
         yield return C("Min [4,3,5] axes 0,2", Reduce.Min, Family.Data, (g, t) => g.ReduceMin(t[0], [0, 2]), Rand(4, 3, 5));
         yield return C("Prod [3,6] axis 1", Reduce.Prod, Family.Reduction, (g, t) => g.Prod(t[0], [1]), RandIn(0.5, 1.5, 3, 6));
         yield return C("L2Loss [9,7]", LossOps.L2Loss, Family.Reduction, (g, t) => g.L2Loss(t[0]), Rand(9, 7));
+        // Few outputs with long reductions take the two-stage tree path (chunks, then shared-memory tree).
+        yield return C("Sum all [50,37] (tree)", Reduce.Sum, Family.Reduction, (g, t) => g.Sum(t[0]), Rand(50, 37));
+        yield return C("Mean [3,400] axis 1 (tree)", Reduce.Mean, Family.Reduction, (g, t) => g.Mean(t[0], [1]), Rand(3, 400));
+        yield return C("Max all with NaN (tree)", Reduce.Max, Family.Data, (g, t) => g.ReduceMax(t[0]), WithNaN(Rand(20, 20), 301));
+        yield return C("Min [300,2] axis 0 (tree, strided)", Reduce.Min, Family.Data, (g, t) => g.ReduceMin(t[0], [0]), Rand(300, 2));
+        yield return C("Prod [130] (tree)", Reduce.Prod, Family.Reduction, (g, t) => g.Prod(t[0]), RandIn(0.95, 1.05, 130));
+        yield return C("Sum int32 all (tree)", Reduce.Sum, Family.Data, (g, t) => g.Sum(t[0]), NDArray.From(Enumerable.Range(-50, 173).ToArray(), 173));
+        yield return C("L2Loss [40,30] (tree)", LossOps.L2Loss, Family.Reduction, (g, t) => g.L2Loss(t[0]), Rand(40, 30));
 
         // Matrix products.
         foreach (var (ta, tb) in new[] { (false, false), (true, false), (false, true), (true, true) })

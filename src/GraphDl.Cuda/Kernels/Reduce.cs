@@ -11,23 +11,30 @@ public interface IGpuReducer
 {
     /// <summary>Folds one element into the accumulator.</summary>
     static abstract T Step<T>(T acc, T x) where T : unmanaged, INumber<T>;
+    /// <summary>Merges two partial accumulators (the tree stage).</summary>
+    static abstract T Combine<T>(T a, T b) where T : unmanaged, INumber<T>;
 }
 
 /// <summary>Sum.</summary>
 public readonly struct SumStep : IGpuReducer { /// <inheritdoc/>
-    public static T Step<T>(T acc, T x) where T : unmanaged, INumber<T> => acc + x; }
+    public static T Step<T>(T acc, T x) where T : unmanaged, INumber<T> => acc + x; /// <inheritdoc/>
+    public static T Combine<T>(T a, T b) where T : unmanaged, INumber<T> => a + b; }
 /// <summary>Product.</summary>
 public readonly struct ProdStep : IGpuReducer { /// <inheritdoc/>
-    public static T Step<T>(T acc, T x) where T : unmanaged, INumber<T> => acc * x; }
+    public static T Step<T>(T acc, T x) where T : unmanaged, INumber<T> => acc * x; /// <inheritdoc/>
+    public static T Combine<T>(T a, T b) where T : unmanaged, INumber<T> => a * b; }
 /// <summary>Max, NaN-propagating as the CPU kernel.</summary>
 public readonly struct MaxStep : IGpuReducer { /// <inheritdoc/>
-    public static T Step<T>(T acc, T x) where T : unmanaged, INumber<T> => T.IsNaN(acc) || T.IsNaN(x) ? acc + x : acc > x ? acc : x; }
+    public static T Step<T>(T acc, T x) where T : unmanaged, INumber<T> => T.IsNaN(acc) || T.IsNaN(x) ? acc + x : acc > x ? acc : x; /// <inheritdoc/>
+    public static T Combine<T>(T a, T b) where T : unmanaged, INumber<T> => Step(a, b); }
 /// <summary>Min, NaN-propagating.</summary>
 public readonly struct MinStep : IGpuReducer { /// <inheritdoc/>
-    public static T Step<T>(T acc, T x) where T : unmanaged, INumber<T> => T.IsNaN(acc) || T.IsNaN(x) ? acc + x : acc < x ? acc : x; }
+    public static T Step<T>(T acc, T x) where T : unmanaged, INumber<T> => T.IsNaN(acc) || T.IsNaN(x) ? acc + x : acc < x ? acc : x; /// <inheritdoc/>
+    public static T Combine<T>(T a, T b) where T : unmanaged, INumber<T> => Step(a, b); }
 /// <summary>Sum of squares (L2Loss).</summary>
 public readonly struct SumSquaresStep : IGpuReducer { /// <inheritdoc/>
-    public static T Step<T>(T acc, T x) where T : unmanaged, INumber<T> => acc + x * x; }
+    public static T Step<T>(T acc, T x) where T : unmanaged, INumber<T> => acc + x * x; /// <inheritdoc/>
+    public static T Combine<T>(T a, T b) where T : unmanaged, INumber<T> => a + b; }
 
 /// <summary>Reduction and data-movement kernels.</summary>
 public static class ReduceKernels
@@ -44,6 +51,42 @@ public static class ReduceKernels
             int b = oo * red * inner + ii;
             T acc = init;
             for (int r = 0; r < red; r++) acc = TR.Step(acc, x[b + r * inner]);
+            y[o] = scaled != 0 ? acc * scale : acc;
+        }
+    }
+
+    /// <summary>Tree stage 1 for few outputs with long reductions: group g folds chunk <c>g % chunks</c> of output
+    /// <c>g / chunks</c> (x viewed as [outer, red, inner]), then the group's threads merge their accumulators in shared
+    /// memory (Group.DimX must be a power of two). Deterministic for a given launch shape.</summary>
+    public static void ReducePartial<TR, T>(ArrayView<T> x, ArrayView<T> partial, int red, int inner, int chunks, T init)
+        where TR : struct, IGpuReducer where T : unmanaged, INumber<T>
+    {
+        var sh = SharedMemory.GetDynamic<T>();
+        int g = Grid.IdxX, tid = Group.IdxX, t = Group.DimX;
+        int o = g / chunks, chunk = g - o * chunks;
+        int oo = o / inner, ii = o - oo * inner;
+        int len = (red + chunks - 1) / chunks;
+        int from = chunk * len, to = from + len < red ? from + len : red;
+        T acc = init;
+        for (int r = from + tid; r < to; r += t) acc = TR.Step(acc, x[(oo * red + r) * inner + ii]);
+        sh[tid] = acc;
+        Group.Barrier();
+        for (int s = t / 2; s > 0; s /= 2)
+        {
+            if (tid < s) sh[tid] = TR.Combine(sh[tid], sh[tid + s]);
+            Group.Barrier();
+        }
+        if (tid == 0) partial[g] = sh[0];
+    }
+
+    /// <summary>Tree stage 2: <c>y[o] = scale · combine(partial[o, :])</c>.</summary>
+    public static void CombinePartials<TR, T>(ArrayView<T> partial, ArrayView<T> y, int outputs, int chunks, T scale, int scaled)
+        where TR : struct, IGpuReducer where T : unmanaged, INumber<T>
+    {
+        for (int o = Grid.GlobalIndex.X; o < outputs; o += Grid.DimX * Group.DimX)
+        {
+            T acc = partial[o * chunks];
+            for (int c = 1; c < chunks; c++) acc = TR.Combine(acc, partial[o * chunks + c]);
             y[o] = scaled != 0 ? acc * scale : acc;
         }
     }
@@ -158,6 +201,25 @@ internal static class ReduceOp
     static void Launch<TR, T>(CudaDevice d, NDArray x, NDArray y, int outer, int red, int inner, T init, T scale, bool scaled)
         where TR : struct, IGpuReducer where T : unmanaged, INumber<T>
     {
+        int outputs = outer * inner, t = d.GroupSize;
+        // Few outputs, long reductions: one thread per output would leave the GPU idle; fold in chunks, then in a tree.
+        if (outputs <= d.MaxGroups && red >= 4 * t && (t & (t - 1)) == 0)
+        {
+            int chunks = Math.Clamp(red / (4 * t), 1, Math.Max(1, d.MaxGroups / outputs));
+            var partial = d.Temp(x.DType, [outputs * chunks]);
+            try
+            {
+                var k1 = d.Load(ReduceKernels.ReducePartial<TR, T>,
+                    acc => acc.LoadKernel<ArrayView<T>, ArrayView<T>, int, int, int, T>(ReduceKernels.ReducePartial<TR, T>));
+                k1(d.Stream, new KernelConfig(outputs * chunks, t, SharedMemoryConfig.RequestDynamic<T>(t)),
+                    CudaDevice.View<T>(x), CudaDevice.View<T>(partial), red, inner, chunks, init);
+                var k2 = d.Load(ReduceKernels.CombinePartials<TR, T>,
+                    acc => acc.LoadKernel<ArrayView<T>, ArrayView<T>, int, int, T, int>(ReduceKernels.CombinePartials<TR, T>));
+                k2(d.Stream, d.Config(outputs), CudaDevice.View<T>(partial), CudaDevice.View<T>(y), outputs, chunks, scale, scaled ? 1 : 0);
+            }
+            finally { d.FreeTemp(partial); }
+            return;
+        }
         var k = d.Load(ReduceKernels.ReduceMiddle<TR, T>,
             acc => acc.LoadKernel<ArrayView<T>, ArrayView<T>, int, int, int, T, T, int>(ReduceKernels.ReduceMiddle<TR, T>));
         k(d.Stream, d.Config((long)outer * inner), CudaDevice.View<T>(x), CudaDevice.View<T>(y), outer, red, inner, init, scale, scaled ? 1 : 0);
@@ -219,10 +281,17 @@ internal static class ReduceOp
 
     static IEnumerable<MethodInfo> For<TR>(bool ints) where TR : struct, IGpuReducer
     {
-        yield return ((Delegate)ReduceKernels.ReduceMiddle<TR, float>).Method;
-        yield return ((Delegate)ReduceKernels.ReduceMiddle<TR, double>).Method;
+        foreach (var m in Typed<TR, float>()) yield return m;
+        foreach (var m in Typed<TR, double>()) yield return m;
         if (!ints) yield break;
-        yield return ((Delegate)ReduceKernels.ReduceMiddle<TR, int>).Method;
-        yield return ((Delegate)ReduceKernels.ReduceMiddle<TR, long>).Method;
+        foreach (var m in Typed<TR, int>()) yield return m;
+        foreach (var m in Typed<TR, long>()) yield return m;
+    }
+
+    static IEnumerable<MethodInfo> Typed<TR, T>() where TR : struct, IGpuReducer where T : unmanaged, INumber<T>
+    {
+        yield return ((Delegate)ReduceKernels.ReduceMiddle<TR, T>).Method;
+        yield return ((Delegate)ReduceKernels.ReducePartial<TR, T>).Method;
+        yield return ((Delegate)ReduceKernels.CombinePartials<TR, T>).Method;
     }
 }
