@@ -117,7 +117,11 @@ public sealed class CudaDevice : GraphDl.Devices.Device, IDisposable
         ReadOnlySpan<int> dstStrides, ReadOnlySpan<int> dims)
     {
         if (src.DType != dst.DType) throw new ArgumentException($"strided copy from {src.DType.Name()} to {dst.DType.Name()}");
-        lock (gate) MiscOp.StridedCopy(this, src, srcOff, srcStrides, dst, dstOff, dstStrides, dims);
+        lock (gate)
+        {
+            Bind();
+            MiscOp.StridedCopy(this, src, srcOff, srcStrides, dst, dstOff, dstStrides, dims);
+        }
     }
 
     /// <inheritdoc/>
@@ -125,6 +129,7 @@ public sealed class CudaDevice : GraphDl.Devices.Device, IDisposable
     {
         lock (gate)
         {
+            Bind();
             if (array.Size == 0) return;
             if (value == null) { Bytes(array).MemSetToZero(stream); return; }
             MiscOp.FillWith(this, array, value);
@@ -141,6 +146,7 @@ public sealed class CudaDevice : GraphDl.Devices.Device, IDisposable
         MemoryBlock block;
         lock (gate)
         {
+            Bind();
             block = Allocator.Allocate(n * es, requester);
             // All bits set: NaN in every float, -1 in every integer; a kernel that leaves an element unwritten shows.
             if (PoisonNewBuffers && n > 0) IlgpuMemoryBackend.View(block, block.Size).MemSet(stream, 0xFF);
@@ -177,6 +183,7 @@ public sealed class CudaDevice : GraphDl.Devices.Device, IDisposable
     {
         lock (gate)
         {
+            Bind();
             var bytes = MemoryMarshal.AsBytes(HostSpan(host));
             if (bytes.Length == 0) return;
             Bytes(destination).CopyFromCPU(stream, ref MemoryMarshal.GetReference(bytes), bytes.Length);
@@ -190,6 +197,7 @@ public sealed class CudaDevice : GraphDl.Devices.Device, IDisposable
     {
         lock (gate)
         {
+            Bind();
             var bytes = MemoryMarshal.AsBytes(HostSpan(host));
             if (bytes.Length == 0) return;
             Bytes(source).CopyToCPU(stream, ref MemoryMarshal.GetReference(bytes), bytes.Length);
@@ -209,7 +217,14 @@ public sealed class CudaDevice : GraphDl.Devices.Device, IDisposable
     };
 
     /// <inheritdoc/>
-    protected override void SynchronizeCore() { lock (gate) stream.Synchronize(); }
+    protected override void SynchronizeCore()
+    {
+        lock (gate)
+        {
+            Bind();
+            stream.Synchronize();
+        }
+    }
 
     /// <inheritdoc/>
     protected override void RunCore(KernelContext context)
@@ -218,6 +233,7 @@ public sealed class CudaDevice : GraphDl.Devices.Device, IDisposable
             ?? throw context.Error($"{context.Node.Type} has no GPU kernel (the planner should have placed it on the CPU)");
         lock (gate)
         {
+            Bind();
             requester = context.Node.Name;
             try
             {
@@ -252,6 +268,10 @@ public sealed class CudaDevice : GraphDl.Devices.Device, IDisposable
             return cublas == IntPtr.Zero ? null : cublas;
         }
     }
+
+    /// <summary>Makes the accelerator's context current on the calling thread (Session.Run may come from any thread;
+    /// cuBLAS and the driver act on the current context).</summary>
+    void Bind() => accelerator.Bind();
 
     /// <summary>Fill each new buffer with NaN bits (tests: catches elements a kernel never writes).</summary>
     internal bool PoisonNewBuffers { get; set; }
