@@ -15,6 +15,9 @@ public static class ExitCodes
     /// <summary>Nothing to read: the log directory is missing, holds no event files, or (graph) no run logged a graph.</summary>
     public const int NoLogs = 3;
 
+    /// <summary><c>doctor --require-gpu</c> found no usable GPU.</summary>
+    public const int NoGpu = 4;
+
     /// <summary>The exit-code table shown at the end of every --help.</summary>
     public const string HelpText = """
         Exit codes:
@@ -22,6 +25,7 @@ public static class ExitCodes
           1  corrupt records found (each reported with file and byte offset; everything readable is still shown)
           2  usage error: bad command line or option value, unknown --run or --tag, output file not writable
           3  nothing to read: LOGDIR missing, no event files (names containing 'tfevents') in it, or no graph logged
+          4  doctor --require-gpu: no usable GPU
         """;
 }
 

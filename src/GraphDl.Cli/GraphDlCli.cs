@@ -92,7 +92,14 @@ public static class GraphDlCli
         graphCmd.Options.Add(graphRun);
         graphCmd.SetAction(p => Guard(error, () => GraphCommand.Run(p.GetRequiredValue(graphDir), p.GetValue(graphRun), output, error)));
 
-        foreach (var c in new[] { logsCmd, scalarsCmd, plotCmd, graphCmd }) root.Subcommands.Add(c);
+        var doctorCmd = new Command("doctor", "Check GPU support: whether a CUDA driver library was found (which file) and its version, "
+            + "each GPU's name, memory and compute capability, whether cuBLAS loaded (which file), and what to do about anything "
+            + "missing. A machine without a GPU gets a 'no GPU' report and exit code 0 (unless --require-gpu).");
+        var requireGpu = new Option<bool>("--require-gpu") { Description = "Exit with code 4 when no GPU is usable" };
+        doctorCmd.Options.Add(requireGpu);
+        doctorCmd.SetAction(p => Guard(error, () => DoctorCommand.Run(p.GetValue(requireGpu), output)));
+
+        foreach (var c in new[] { logsCmd, scalarsCmd, plotCmd, graphCmd, doctorCmd }) root.Subcommands.Add(c);
         root.Options.Add(new HelpOption());
         root.Options.Add(new VersionOption());
 

@@ -12,6 +12,9 @@ public sealed class NDArray
     internal int size;
     internal Devices.Device? device;
     internal int poolIndex = -1;
+    /// <summary>Element capacity of a device array (whose <see cref="data"/> is a one-element box holding the device
+    /// allocation); -1 for host arrays, whose capacity is <c>data.Length</c>.</summary>
+    internal long deviceCapacity = -1;
 
     /// <summary>The element type.</summary>
     public DType DType { get; }
@@ -25,6 +28,20 @@ public sealed class NDArray
         if (data.Length < size)
             throw new ArgumentException($"{data.Length} values cannot fill shape {Shape.Format(dims)}");
     }
+
+    /// <summary>A device array: <paramref name="box"/> (one element, the allocation) stands in for the data.</summary>
+    internal NDArray(DType dtype, Array box, int[] dims, long capacity)
+    {
+        DType = dtype;
+        data = box;
+        this.dims = dims;
+        size = checked((int)Product(dims));
+        if (capacity < size) throw new ArgumentException($"{capacity} elements cannot hold shape {Shape.Format(dims)}");
+        deviceCapacity = capacity;
+    }
+
+    /// <summary>How many elements the buffer holds (at least <see cref="Size"/>).</summary>
+    internal long Capacity => deviceCapacity >= 0 ? deviceCapacity : data.Length;
 
     /// <summary>A zero-filled array of the given dtype and dimensions.</summary>
     public static NDArray Zeros(DType dtype, params int[] dims)

@@ -15,6 +15,21 @@ public abstract class Device
     /// <summary>True if this device has a kernel for the op.</summary>
     public abstract bool CanRun(OpDef op);
 
+    /// <summary>True if the kernel of <paramref name="node"/> on this device reads input <paramref name="input"/> on the
+    /// host (axes, shapes: small values the launch needs before it starts); the planner then leaves that input on the CPU.</summary>
+    public virtual bool InputOnHost(Operation node, int input) => false;
+
+    /// <summary>Copies the box <paramref name="dims"/> between two arrays of this device (offsets and strides in elements,
+    /// strides may be zero or negative): the array ops' strided copy (<c>ArrayKernels.StridedCopy</c>) for buffers made
+    /// by <see cref="Wrap"/>. Devices whose buffers are host arrays never get this call.</summary>
+    public virtual void StridedCopy(NDArray src, int srcOff, ReadOnlySpan<int> srcStrides, NDArray dst, int dstOff,
+        ReadOnlySpan<int> dstStrides, ReadOnlySpan<int> dims) =>
+        throw new NotSupportedException($"{Name} cannot run strided copies");
+
+    /// <summary>Fills an array of this device with the single value of the host array <paramref name="value"/>, or with
+    /// zeros when it is null (the array ops' fills for buffers made by <see cref="Wrap"/>).</summary>
+    public virtual void Fill(NDArray array, NDArray? value) => throw new NotSupportedException($"{Name} cannot fill arrays");
+
     /// <summary>Allocates a buffer on this device.</summary>
     public NDArray Allocate(DType dtype, ReadOnlySpan<int> dims)
     {
@@ -53,6 +68,16 @@ public abstract class Device
 
     /// <summary>Runs the kernel of <c>context.Node</c>; inputs are already on this device.</summary>
     public void Run(KernelContext context) => RunCore(context);
+
+    /// <summary>Wraps an allocation of this device as an array of <paramref name="dims"/> whose buffer holds
+    /// <paramref name="capacity"/> elements (for devices whose memory is not a host array).</summary>
+    protected static NDArray Wrap<TBuffer>(DType dtype, ReadOnlySpan<int> dims, TBuffer buffer, long capacity) where TBuffer : class =>
+        new(dtype, new TBuffer[] { buffer }, dims.ToArray(), capacity);
+
+    /// <summary>The allocation behind an array made by <see cref="Wrap"/>.</summary>
+    protected static TBuffer Unwrap<TBuffer>(NDArray array) where TBuffer : class =>
+        array.deviceCapacity >= 0 && array.data is TBuffer[] box ? box[0]
+            : throw new ArgumentException($"array {array.DType.Name()}{Shape.Format(array.Dims)} is not a buffer of this kind of device");
 
     /// <summary>Allocation hook.</summary>
     protected abstract NDArray AllocateCore(DType dtype, ReadOnlySpan<int> dims);

@@ -37,6 +37,7 @@ public static class Families
     {
         Name = name,
         Grad = grad,
+        Functor = typeof(TOp),
         Infer = c =>
         {
             SameDType(c);

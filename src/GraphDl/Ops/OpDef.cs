@@ -22,6 +22,11 @@ public sealed class OpDef
     /// <summary>True for ops whose result is not a pure function of their inputs (random, variables, assign).</summary>
     public bool Stateful { get; init; }
 
+    /// <summary>The elementwise functor type (an <see cref="IArith"/> or <see cref="CompareOps.ICmp"/> struct) behind this
+    /// op's kernel, or null: other
+    /// devices (the GPU) instantiate their own kernels over the same functor, so its math is written once.</summary>
+    public Type? Functor { get; init; }
+
     /// <inheritdoc/>
     public override string ToString() => Name;
 }

@@ -90,13 +90,15 @@ public sealed class KernelContext
         var v = frame.Views[slot];
         if (v == null || v.DType != source.DType || v.dims.Length != dims.Length)
         {
-            v = new NDArray(source.DType, source.data, dims.ToArray());
+            v = source.deviceCapacity >= 0 ? new NDArray(source.DType, source.data, dims.ToArray(), source.deviceCapacity)
+                : new NDArray(source.DType, source.data, dims.ToArray());
             frame.Views[slot] = v;
         }
         v.data = source.data;
         dims.CopyTo(v.dims);
         v.size = source.size;
         v.device = source.device;
+        v.deviceCapacity = source.deviceCapacity;
         frame.Values[slot] = v;
     }
 

@@ -59,6 +59,15 @@ internal sealed class Plan
         lock (frames) frames.Push(f);
     }
 
+    /// <summary>Gives the buffers that idle frames hold on non-host devices back to their devices (session disposal).</summary>
+    public void FreeDeviceBuffers(HashSet<NDArray> freed)
+    {
+        var f = Interlocked.Exchange(ref spare, null);
+        if (f != null) f.FreeDeviceBuffers(freed);
+        lock (frames)
+            while (frames.Count > 0) frames.Pop().FreeDeviceBuffers(freed);
+    }
+
     /// <summary>Builds a plan: prune to what the fetches need, order by node id (a topological order),
     /// place each node, and insert copies where an edge crosses devices.</summary>
     static string? CseKey(Operation op, Device device, int[] inputs, HashSet<Tensor> fed)
@@ -158,7 +167,8 @@ internal sealed class Plan
         foreach (var op in order)
         {
             var device = session.Place(op);
-            var inputs = op.Inputs.Select(t => On(slotOf[t], device)).ToArray();
+            if (session.Options.LogDevicePlacement) session.LogPlacement(op, device);
+            var inputs = op.Inputs.Select((t, i) => On(slotOf[t], device.InputOnHost(op, i) ? cpu : device)).ToArray();
             // Common subexpressions: a pure op with the same inputs and attrs as an earlier one reuses its outputs
             // (gradient graphs take Shape(x) many times, for example).
             if (CseKey(op, device, inputs, fed) is { } key)
@@ -245,7 +255,7 @@ internal sealed class Frame
     {
         var pref = Preferred[slot];
         int best = -1;
-        if (pref != null && pref.poolIndex >= 0 && pref.DType == dtype && pref.device == device && pref.data.Length >= n)
+        if (pref != null && pref.poolIndex >= 0 && pref.DType == dtype && pref.device == device && pref.Capacity >= n)
         {
             best = pref.poolIndex;
             if (best == freeCount - 1)
@@ -260,7 +270,7 @@ internal sealed class Frame
             for (int i = 0; i < freeCount; i++)
             {
                 var b = free[i];
-                if (b.DType == dtype && b.device == device && b.data.Length >= n && (best < 0 || b.data.Length < free[best].data.Length)) best = i;
+                if (b.DType == dtype && b.device == device && b.Capacity >= n && (best < 0 || b.Capacity < free[best].Capacity)) best = i;
             }
         if (best < 0) return null;
         var r = free[best];
@@ -271,6 +281,23 @@ internal sealed class Frame
         r.poolIndex = -1;
         Preferred[slot] = r;
         return r;
+    }
+
+    /// <summary>Frees every device buffer this frame holds (pool, copy destinations); each array at most once.</summary>
+    public void FreeDeviceBuffers(HashSet<NDArray> freed)
+    {
+        void Free(NDArray? b)
+        {
+            if (b?.device is { } d && freed.Add(b)) d.Free(b);
+        }
+        for (int i = 0; i < freeCount; i++) Free(free[i]);
+        foreach (var b in Owned) Free(b);
+        foreach (var b in Copies) Free(b);
+        freeCount = 0;
+        Array.Clear(free);
+        Array.Clear(Owned);
+        Array.Clear(Copies);
+        Array.Clear(Preferred);
     }
 
     /// <summary>Number of buffers in the pool (diagnostics).</summary>

@@ -16,6 +16,11 @@ public sealed class SessionOptions
     public IReadOnlyList<Device> Devices { get; init; } = [];
     /// <summary>Device for nodes that ask for none; null means the CPU.</summary>
     public string? DefaultDevice { get; init; }
+    /// <summary>TF1's <c>log_device_placement</c>: when a run plan is built, log the device of every node, and why a node
+    /// that asked for another device runs on the CPU (soft placement).</summary>
+    public bool LogDevicePlacement { get; init; }
+    /// <summary>Where placement lines go; defaults to standard error.</summary>
+    public Action<string>? PlacementLog { get; init; }
     /// <summary>Where warnings go (graph growing between runs); defaults to <see cref="Warnings.Sink"/>.</summary>
     public Action<string>? WarningSink { get; init; }
 }
@@ -313,6 +318,22 @@ public sealed class Session : IDisposable
         return CpuDevice.Instance;
     }
 
+    /// <summary>Logs where <paramref name="op"/> was placed (with <see cref="SessionOptions.LogDevicePlacement"/>).</summary>
+    internal void LogPlacement(Operation op, Device placed)
+    {
+        string? want = op.Device ?? Options.DefaultDevice;
+        string line = $"{op.Name}: ({op.Type}): {placed.Name}";
+        if (want != null && !string.Equals(want, placed.Name, StringComparison.OrdinalIgnoreCase))
+        {
+            var asked = devices.FirstOrDefault(d => string.Equals(d.Name, want, StringComparison.OrdinalIgnoreCase));
+            string why = op.Def.Stateful ? "stateful ops run on the CPU"
+                : asked == null ? $"no device {want} in this session"
+                : $"{want} has no kernel for {op.Type}";
+            line += $" (asked for {want}: {why})";
+        }
+        (Options.PlacementLog ?? (m => Console.Error.WriteLine(m)))(line);
+    }
+
     // ---- variables -------------------------------------------------------------------------------------
 
     internal NDArray ReadVariable(Operation v)
@@ -357,6 +378,13 @@ public sealed class Session : IDisposable
         return Interlocked.Increment(ref c[opId]) - 1;
     }
 
-    /// <summary>Releases the session's worker pool.</summary>
-    public void Dispose() => ownPool?.Dispose();
+    /// <summary>Releases the session's worker pool and gives the buffers its run plans hold on non-host devices (GPU
+    /// memory) back to their devices.</summary>
+    public void Dispose()
+    {
+        var freed = new HashSet<NDArray>(ReferenceEqualityComparer.Instance);
+        foreach (var list in plans.Values)
+            foreach (var p in list) p.FreeDeviceBuffers(freed);
+        ownPool?.Dispose();
+    }
 }

@@ -10,6 +10,13 @@ internal static class ArrayKernels
     public static void StridedCopy(NDArray src, int srcOff, ReadOnlySpan<int> srcStrides,
         NDArray dst, int dstOff, ReadOnlySpan<int> dstStrides, ReadOnlySpan<int> dims)
     {
+        if (dst.deviceCapacity >= 0 || src.deviceCapacity >= 0)
+        {
+            var device = (dst.device ?? src.device)!;
+            // Arrays of another device (the GPU): the same copy, run there; the calling op's logic stays as it is.
+            device.StridedCopy(src, srcOff, srcStrides, dst, dstOff, dstStrides, dims);
+            return;
+        }
         switch (src.data)
         {
             case float[] s: StridedCopy(s, srcOff, srcStrides, (float[])dst.data, dstOff, dstStrides, dims); break;
@@ -107,6 +114,7 @@ internal static class ArrayKernels
     /// <summary>Fills <paramref name="y"/> with zeros (false, empty strings).</summary>
     public static void FillZero(NDArray y)
     {
+        if (y.deviceCapacity >= 0) { y.device!.Fill(y, null); return; }
         if (y.data is string[] s) s.AsSpan(0, y.Size).Fill("");
         else Array.Clear(y.data, 0, y.Size);
     }
@@ -114,6 +122,7 @@ internal static class ArrayKernels
     /// <summary>Fills <paramref name="y"/> with the single value of <paramref name="v"/> (same dtype).</summary>
     public static void FillWith(NDArray y, NDArray v)
     {
+        if (y.deviceCapacity >= 0) { y.device!.Fill(y, v); return; }
         switch (y.data)
         {
             case float[] a: a.AsSpan(0, y.Size).Fill(v.AsSpan<float>()[0]); break;

@@ -7,7 +7,13 @@ namespace GraphDl.Ops
     /// <summary>Comparisons, logic, select and cast. None is differentiable except Select (through its branches) and Cast.</summary>
     public static class CompareOps
     {
-        interface ICmp { static abstract bool Test<T>(T a, T b) where T : INumber<T>; }
+        /// <summary>A comparison functor (exposed as <see cref="OpDef.Functor"/> so that other devices instantiate their
+        /// kernels over it).</summary>
+        public interface ICmp
+        {
+            /// <summary>The comparison.</summary>
+            static abstract bool Test<T>(T a, T b) where T : INumber<T>;
+        }
         readonly struct Lt : ICmp { public static bool Test<T>(T a, T b) where T : INumber<T> => a < b; }
         readonly struct Le : ICmp { public static bool Test<T>(T a, T b) where T : INumber<T> => a <= b; }
         readonly struct Gt : ICmp { public static bool Test<T>(T a, T b) where T : INumber<T> => a > b; }
@@ -24,7 +30,7 @@ namespace GraphDl.Ops
 
         static OpDef Cmp<TC>(string name) where TC : ICmp => new()
         {
-            Name = name, Grad = null,
+            Name = name, Grad = null, Functor = typeof(TC),
             Infer = c =>
             {
                 Families.SameDType(c);

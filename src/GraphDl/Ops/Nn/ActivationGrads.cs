@@ -10,10 +10,11 @@ public static class ActivationGradOps
 {
     delegate void GradMap<T>(ReadOnlySpan<T> dy, ReadOnlySpan<T> f, Span<T> y);
 
-    static OpDef GradOp(string name, GradMap<float> f32, GradMap<double> f64, GradFn grad) => new()
+    static OpDef GradOp(string name, GradMap<float> f32, GradMap<double> f64, GradFn grad, Type? functor = null) => new()
     {
         Name = name,
         Grad = grad,
+        Functor = functor,
         Infer = c =>
         {
             SameDType(c);
@@ -33,14 +34,18 @@ public static class ActivationGradOps
         },
     };
 
+    /// <summary>A grad op whose math is an <see cref="IArith"/> functor (exposed as <see cref="OpDef.Functor"/>).</summary>
+    static OpDef MaskOp<TOp>(string name, GradFn grad) where TOp : IArith =>
+        GradOp(name, Arith<TOp, float>.Zip, Arith<TOp, double>.Zip, grad, typeof(TOp));
+
     static Tensor Zeros(GradContext c) => c.G.ZerosLike(c.X(1));
 
     /// <summary><c>dy · (x &gt; 0)</c>.</summary>
-    public static readonly OpDef ReluGrad = GradOp("ReluGrad", Arith<ReluMask, float>.Zip, Arith<ReluMask, double>.Zip,
+    public static readonly OpDef ReluGrad = MaskOp<ReluMask>("ReluGrad",
         c => [c.G.Add1(ReluGrad!, [c.Dy, c.X(1)]), null]);
 
     /// <summary><c>dy · (0 &lt; x &lt; 6)</c>.</summary>
-    public static readonly OpDef Relu6Grad = GradOp("Relu6Grad", Arith<Relu6Mask, float>.Zip, Arith<Relu6Mask, double>.Zip,
+    public static readonly OpDef Relu6Grad = MaskOp<Relu6Mask>("Relu6Grad",
         c => [c.G.Add1(Relu6Grad!, [c.Dy, c.X(1)]), null]);
 
     /// <summary><c>x &gt; 0 ? dy : alpha·dy</c> (attr <c>alpha</c>).</summary>
@@ -62,14 +67,14 @@ public static class ActivationGradOps
     };
 
     /// <summary><c>y &lt; 0 ? dy·(y + 1) : dy</c> from ELU's output y.</summary>
-    public static readonly OpDef EluGrad = GradOp("EluGrad", Arith<EluMask, float>.Zip, Arith<EluMask, double>.Zip, c =>
+    public static readonly OpDef EluGrad = MaskOp<EluMask>("EluGrad", c =>
     {
         var (g, dy, y, ddx) = (c.G, c.X(0), c.X(1), c.Dy);
         return [g.Add1(EluGrad!, [ddx, y]), g.Where(g.Less(y, g.Scalar(0, y.DType)), ddx * dy, Zeros(c))];
     });
 
     /// <summary><c>y &lt; 0 ? dy·(y + scale·alpha) : dy·scale</c> from SELU's output y.</summary>
-    public static readonly OpDef SeluGrad = GradOp("SeluGrad", Arith<SeluMask, float>.Zip, Arith<SeluMask, double>.Zip, c =>
+    public static readonly OpDef SeluGrad = MaskOp<SeluMask>("SeluGrad", c =>
     {
         var (g, dy, y, ddx) = (c.G, c.X(0), c.X(1), c.Dy);
         return [g.Add1(SeluGrad!, [ddx, y]), g.Where(g.Less(y, g.Scalar(0, y.DType)), ddx * dy, Zeros(c))];

@@ -1,0 +1,40 @@
+using GraphDl.Ops;
+
+namespace GraphDl.Cuda;
+
+/// <summary>The checked-in list of ops that have no GPU kernel, each with the reason. Nodes of these ops placed on
+/// <c>/gpu:N</c> run on the CPU (soft placement) and the planner copies their inputs and outputs across. A test fails
+/// for any op in <see cref="OpCatalog.All"/> that has neither a GPU kernel nor an entry here (and for an entry whose op
+/// has a GPU kernel).</summary>
+public static class CpuOnlyOps
+{
+    const string HostState = "stateful: variables live in the Session on the host in this version, and Session.Place keeps stateful ops on the CPU (GPU-resident variables are future work)";
+    const string HostValue = "its value comes from the host (feed or constant); the planner copies it to the GPU where a GPU op reads it";
+    const string HostMeta = "reads only dims and yields a small int tensor that host-side operands (axes, shapes) use; a GPU placement would need host-memory outputs in the planner";
+    const string Random = "stateful random op: Session.Place keeps it on the CPU; a GPU generator (Philox, as TF) is future work";
+    const string Cnn = "convolution/pooling family: GPU kernels come with or after the CNN issue (cuDNN or ILGPU), issue 7 follow-up";
+    const string Rnn = "fused RNN op: GPU kernel comes with or after the RNN issue, issue 7 follow-up";
+    const string Summary = "summary ops build protobuf strings on the host";
+    const string Apply = "optimizer update: stateful, updates a host-resident variable in place (GPU apply kernels come with GPU-resident variables)";
+
+    /// <summary>Every CPU-only op and why.</summary>
+    public static readonly IReadOnlyDictionary<OpDef, string> Reasons = new Dictionary<OpDef, string>
+    {
+        [StateOps.Const] = HostValue, [StateOps.Placeholder] = HostValue, [StateOps.PlaceholderWithDefault] = HostValue,
+        [StateOps.NoOp] = "computes nothing",
+        [VariableOps.VariableV2] = HostState, [VariableOps.Assign] = HostState, [VariableOps.AssignAdd] = HostState, [VariableOps.AssignSub] = HostState,
+        [Reduce.ReducedShape] = HostMeta,
+        [ShapeOps.Shape] = HostMeta, [ShapeOps.Size] = HostMeta, [ArrayOps.Rank] = HostMeta, [ConcatOps.ConcatOffset] = HostMeta,
+        [ArrayOps.InvertPermutation] = HostMeta, [SequenceOps.Range] = HostMeta,
+        [RandomOps.RandomUniform] = Random, [RandomOps.RandomStandardNormal] = Random, [RandomOps.TruncatedNormal] = Random, [RandomOps.RandomShuffle] = Random,
+        [ConvOps.Conv2D] = Cnn, [ConvOps.Conv2DBackpropInput] = Cnn, [ConvOps.Conv2DBackpropFilter] = Cnn,
+        [PoolOps.MaxPool] = Cnn, [PoolOps.MaxPoolGrad] = Cnn, [PoolOps.MaxPoolGradGrad] = Cnn, [PoolOps.AvgPool] = Cnn, [PoolOps.AvgPoolGrad] = Cnn,
+        [BiasOps.BiasAdd] = Cnn, [BiasOps.BiasAddGrad] = Cnn, [LrnOps.LRN] = Cnn, [LrnOps.LRNGrad] = Cnn,
+        [RnnSequenceOps.RnnSequence] = Rnn, [RnnSequenceOps.RnnSequenceGrad] = Rnn, [RnnSequenceOps.GruSequence] = Rnn,
+        [RnnSequenceOps.GruSequenceGrad] = Rnn, [RnnSequenceOps.LstmSequence] = Rnn, [RnnSequenceOps.LstmSequenceGrad] = Rnn,
+        [SummaryOps.ScalarSummary] = Summary, [SummaryOps.HistogramSummary] = Summary, [SummaryOps.ImageSummary] = Summary,
+        [SummaryOps.TensorSummaryV2] = Summary, [SummaryOps.MergeSummary] = Summary,
+        [ApplyOps.ApplyGradientDescent] = Apply, [ApplyOps.ApplyMomentum] = Apply, [ApplyOps.ApplyAdagrad] = Apply, [ApplyOps.ApplyRMSProp] = Apply,
+        [ApplyOps.ApplyCenteredRMSProp] = Apply, [ApplyOps.ApplyAdam] = Apply,
+    };
+}

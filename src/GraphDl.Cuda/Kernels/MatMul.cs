@@ -1,0 +1,114 @@
+using System.Numerics;
+using System.Reflection;
+using GraphDl.Cuda.Native;
+using GraphDl.Runtime;
+using ILGPU;
+using ILGPU.Runtime;
+
+namespace GraphDl.Cuda.Kernels;
+
+/// <summary>Sizes and layout of one (batched) matrix product <c>C[m,n] = op(A)·op(B)</c>.</summary>
+public struct MatMulShape
+{
+    /// <summary>Rows of C, columns of C, inner dimension.</summary>
+    public int M, N, K;
+    /// <summary>1 when A (B) is stored transposed.</summary>
+    public int TransA, TransB;
+    /// <summary>Batch broadcast: output batch index to A's and B's batch index (element strides of one matrix apply).</summary>
+    public Broadcast6 Batch;
+}
+
+/// <summary>The ILGPU matrix product: shared-memory tiles of <c>Group.DimX</c>² (16 on a GPU, 4 on the CPU
+/// accelerator). On a CUDA device float32/float64 MatMul goes to cuBLAS when it loads; this kernel is the fallback
+/// and what runs in CI.</summary>
+public static class MatMulKernels
+{
+    /// <summary>Grid (ceil(n/t), ceil(m/t), batch), group (t, t), 2·t² elements of dynamic shared memory.</summary>
+    public static void Tiled<T>(ArrayView<T> a, ArrayView<T> b, ArrayView<T> c, MatMulShape s) where T : unmanaged, INumber<T>
+    {
+        var tile = SharedMemory.GetDynamic<T>();
+        int t = Group.DimX;
+        int tx = Group.IdxX, ty = Group.IdxY;
+        int col = Grid.IdxX * t + tx, row = Grid.IdxY * t + ty;
+        s.Batch.Offsets(Grid.IdxZ, out int ba, out int bb);
+        int aBase = ba * s.M * s.K, bBase = bb * s.K * s.N, cBase = Grid.IdxZ * s.M * s.N;
+        T acc = T.Zero;
+        for (int k0 = 0; k0 < s.K; k0 += t)
+        {
+            int ka = k0 + tx;
+            tile[ty * t + tx] = row < s.M && ka < s.K ? a[aBase + (s.TransA != 0 ? ka * s.M + row : row * s.K + ka)] : T.Zero;
+            int kb = k0 + ty;
+            tile[t * t + ty * t + tx] = kb < s.K && col < s.N ? b[bBase + (s.TransB != 0 ? col * s.K + kb : kb * s.N + col)] : T.Zero;
+            Group.Barrier();
+            for (int kk = 0; kk < t; kk++) acc += tile[ty * t + kk] * tile[t * t + kk * t + tx];
+            Group.Barrier();
+        }
+        if (row < s.M && col < s.N) c[cBase + row * s.N + col] = acc;
+    }
+}
+
+/// <summary>Host side of MatMul and BatchMatMulV2.</summary>
+internal static class MatMulOp
+{
+    public static void Run(KernelContext c, CudaDevice d, bool batched)
+    {
+        var (a, b) = (c.Input(0), c.Input(1));
+        bool ta = c.Attrs.Bool(batched ? "adj_x" : "transpose_a"), tb = c.Attrs.Bool(batched ? "adj_y" : "transpose_b");
+        if (a.Rank < 2 || b.Rank < 2 || (!batched && (a.Rank != 2 || b.Rank != 2)))
+            throw c.Error($"needs rank {(batched ? ">= 2" : "2")}, got {Shape.Format(a.Dims)} x {Shape.Format(b.Dims)}");
+        var ad = a.Dims; var bd = b.Dims;
+        int m = ta ? ad[^1] : ad[^2], k = ta ? ad[^2] : ad[^1], k2 = tb ? bd[^1] : bd[^2], n = tb ? bd[^2] : bd[^1];
+        if (k != k2) throw c.Error($"inner dimensions differ, {Shape.Format(ad)} x {Shape.Format(bd)}");
+        var batchA = ad[..^2].ToArray(); var batchB = bd[..^2].ToArray();
+        Broadcast6 bs;
+        int[] batch;
+        try
+        {
+            bs = Broadcast6.Make(batchA, batchB);
+            int r = Math.Max(batchA.Length, batchB.Length);
+            batch = new int[r];
+            for (int i = 0; i < r; i++)
+            {
+                int da = i - (r - batchA.Length) >= 0 ? batchA[i - (r - batchA.Length)] : 1;
+                int db = i - (r - batchB.Length) >= 0 ? batchB[i - (r - batchB.Length)] : 1;
+                batch[i] = Math.Max(da, db);
+            }
+        }
+        catch (ArgumentException e) { throw c.Error(e.Message); }
+        var y = c.Output(0, [.. batch, m, n]);
+        if (y.Size == 0) return;
+        int count = y.Size / (m * n);
+        if (k == 0) { Fill(d, y); return; }
+        if (!batched && !d.IsSimulated && d.Cublas is { } h && a.DType is DType.Float32 or DType.Float64)
+        {
+            if (a.DType == DType.Float32) CuBlas.RowMajorSgemm(h, m, n, k, ta, tb, CudaDevice.Pointer(a), CudaDevice.Pointer(b), CudaDevice.Pointer(y));
+            else CuBlas.RowMajorDgemm(h, m, n, k, ta, tb, CudaDevice.Pointer(a), CudaDevice.Pointer(b), CudaDevice.Pointer(y));
+            return;
+        }
+        var s = new MatMulShape { M = m, N = n, K = k, TransA = ta ? 1 : 0, TransB = tb ? 1 : 0, Batch = bs };
+        if (a.DType == DType.Float32) Launch<float>(d, a, b, y, s, count);
+        else if (a.DType == DType.Float64) Launch<double>(d, a, b, y, s, count);
+        else throw c.Error($"{c.Node.Type} of {a.DType.Name()} has no GPU kernel");
+    }
+
+    static void Fill(CudaDevice d, NDArray y)
+    {
+        if (y.DType == DType.Float32) MiscOp.Fill(d, y, 0f); else MiscOp.Fill(d, y, 0.0);
+    }
+
+    static void Launch<T>(CudaDevice d, NDArray a, NDArray b, NDArray y, MatMulShape s, int batch) where T : unmanaged, INumber<T>
+    {
+        int t = d.IsSimulated ? (int)Math.Sqrt(d.Accelerator.MaxNumThreadsPerGroup) : 16;
+        t = Math.Clamp(t, 1, 16);
+        var config = new KernelConfig(new Index3D((s.N + t - 1) / t, (s.M + t - 1) / t, batch), new Index3D(t, t, 1),
+            SharedMemoryConfig.RequestDynamic<T>(2 * t * t));
+        var k = d.Load(MatMulKernels.Tiled<T>, acc => acc.LoadKernel<ArrayView<T>, ArrayView<T>, ArrayView<T>, MatMulShape>(MatMulKernels.Tiled<T>));
+        k(d.Stream, config, CudaDevice.View<T>(a), CudaDevice.View<T>(b), CudaDevice.View<T>(y), s);
+    }
+
+    public static IEnumerable<MethodInfo> Kernels()
+    {
+        yield return ((Delegate)MatMulKernels.Tiled<float>).Method;
+        yield return ((Delegate)MatMulKernels.Tiled<double>).Method;
+    }
+}

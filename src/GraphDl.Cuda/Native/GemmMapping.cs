@@ -1,0 +1,31 @@
+namespace GraphDl.Cuda.Native;
+
+/// <summary>cuBLAS operation codes (<c>cublasOperation_t</c>).</summary>
+public enum CublasOp
+{
+    /// <summary>CUBLAS_OP_N</summary>
+    N = 0,
+    /// <summary>CUBLAS_OP_T</summary>
+    T = 1,
+}
+
+/// <summary>The arguments of one column-major cuBLAS GEMM call: <c>C = op(A)·op(B)</c> with C m×n.</summary>
+/// <param name="SwapOperands">True: GraphDl's B goes in cuBLAS's A slot and GraphDl's A in its B slot.</param>
+public readonly record struct CublasGemm(CublasOp OpA, CublasOp OpB, int M, int N, int K, int Lda, int Ldb, int Ldc, bool SwapOperands);
+
+/// <summary>Row-major to column-major GEMM mapping. cuBLAS reads a row-major r×c matrix as its column-major
+/// transpose, so the row-major product <c>C = op(A)·op(B)</c> (C m×n) is computed as <c>Cᵀ = op(B)ᵀ·op(A)ᵀ</c>:
+/// swap the operands, keep each one's transpose flag, and swap m and n. No data moves.</summary>
+public static class GemmMapping
+{
+    /// <summary>The cuBLAS call for row-major <c>C[m,n] = op(A)·op(B)</c>, where op(A) is m×k and op(B) is k×n; A is
+    /// stored m×k (k×m when <paramref name="transposeA"/>), B k×n (n×k when <paramref name="transposeB"/>).</summary>
+    public static CublasGemm RowMajor(int m, int n, int k, bool transposeA, bool transposeB)
+    {
+        if (m < 0 || n < 0 || k < 0) throw new ArgumentOutOfRangeException(nameof(m), $"GEMM dims must be >= 0, got m={m} n={n} k={k}");
+        // cuBLAS's A is GraphDl's B: row-major B (k×n) read as column-major is n×k with leading dim n.
+        int lda = Math.Max(1, transposeB ? k : n);
+        int ldb = Math.Max(1, transposeA ? m : k);
+        return new(transposeB ? CublasOp.T : CublasOp.N, transposeA ? CublasOp.T : CublasOp.N, n, m, k, lda, ldb, Math.Max(1, n), SwapOperands: true);
+    }
+}
