@@ -87,19 +87,20 @@ namespace GraphDl.Ops
         }
 
         /// <summary>One LSTM row update in float32, in one pass: pre-activations <paramref name="s"/> [i | j | f | o] (uw each)
-        /// plus the input projections at <paramref name="a"/> (gate g at a + g·H), the gates written back to a, the cell state
+        /// plus the input projections at <paramref name="a"/> (gate g at a + g·H) plus the bias (gate g at bias + g·H), the
+        /// gates written back to a, the cell state
         /// <paramref name="c"/> updated in place and copied to <paramref name="cs"/>, the output to <paramref name="hn"/> and
         /// <paramref name="y"/>. Same arithmetic as the span-by-span path.</summary>
-        public static unsafe void LstmRowF(float* s, float* a, int h, int uw, float fb, float* c, float* cs, float* hn, float* y, bool clip, float cl)
+        public static unsafe void LstmRowF(float* s, float* a, float* bias, int h, int uw, float fb, float* c, float* cs, float* hn, float* y, bool clip, float cl)
         {
             int k = 0;
             if (Vector512.IsHardwareAccelerated)
                 for (; k <= uw - 16; k += 16)
                 {
-                    var i = Sig(Vector512.Load(s + k) + Vector512.Load(a + k), 1f);
-                    var j = Sig(Vector512.Load(s + uw + k) + Vector512.Load(a + h + k), 2f);
-                    var f = Sig(Vector512.Load(s + 2 * uw + k) + Vector512.Load(a + 2 * h + k) + Vector512.Create(fb), 1f);
-                    var o = Sig(Vector512.Load(s + 3 * uw + k) + Vector512.Load(a + 3 * h + k), 1f);
+                    var i = Sig(Vector512.Load(s + k) + Vector512.Load(a + k) + Vector512.Load(bias + k), 1f);
+                    var j = Sig(Vector512.Load(s + uw + k) + Vector512.Load(a + h + k) + Vector512.Load(bias + h + k), 2f);
+                    var f = Sig(Vector512.Load(s + 2 * uw + k) + Vector512.Load(a + 2 * h + k) + Vector512.Load(bias + 2 * h + k) + Vector512.Create(fb), 1f);
+                    var o = Sig(Vector512.Load(s + 3 * uw + k) + Vector512.Load(a + 3 * h + k) + Vector512.Load(bias + 3 * h + k), 1f);
                     i.Store(a + k); j.Store(a + h + k); f.Store(a + 2 * h + k); o.Store(a + 3 * h + k);
                     var cc = f * Vector512.Load(c + k) + i * j;
                     if (clip) cc = Vector512.Min(Vector512.Max(cc, Vector512.Create(-cl)), Vector512.Create(cl));
@@ -110,10 +111,10 @@ namespace GraphDl.Ops
             else if (Vector256.IsHardwareAccelerated)
                 for (; k <= uw - 8; k += 8)
                 {
-                    var i = Sig(Vector256.Load(s + k) + Vector256.Load(a + k), 1f);
-                    var j = Sig(Vector256.Load(s + uw + k) + Vector256.Load(a + h + k), 2f);
-                    var f = Sig(Vector256.Load(s + 2 * uw + k) + Vector256.Load(a + 2 * h + k) + Vector256.Create(fb), 1f);
-                    var o = Sig(Vector256.Load(s + 3 * uw + k) + Vector256.Load(a + 3 * h + k), 1f);
+                    var i = Sig(Vector256.Load(s + k) + Vector256.Load(a + k) + Vector256.Load(bias + k), 1f);
+                    var j = Sig(Vector256.Load(s + uw + k) + Vector256.Load(a + h + k) + Vector256.Load(bias + h + k), 2f);
+                    var f = Sig(Vector256.Load(s + 2 * uw + k) + Vector256.Load(a + 2 * h + k) + Vector256.Load(bias + 2 * h + k) + Vector256.Create(fb), 1f);
+                    var o = Sig(Vector256.Load(s + 3 * uw + k) + Vector256.Load(a + 3 * h + k) + Vector256.Load(bias + 3 * h + k), 1f);
                     i.Store(a + k); j.Store(a + h + k); f.Store(a + 2 * h + k); o.Store(a + 3 * h + k);
                     var cc = f * Vector256.Load(c + k) + i * j;
                     if (clip) cc = Vector256.Min(Vector256.Max(cc, Vector256.Create(-cl)), Vector256.Create(cl));
@@ -123,13 +124,67 @@ namespace GraphDl.Ops
                 }
             for (; k < uw; k++)
             {
-                float i = Sig(s[k] + a[k], 1f), j = Sig(s[uw + k] + a[h + k], 2f);
-                float f = Sig(s[2 * uw + k] + a[2 * h + k] + fb, 1f), o = Sig(s[3 * uw + k] + a[3 * h + k], 1f);
+                float i = Sig(s[k] + a[k] + bias[k], 1f), j = Sig(s[uw + k] + a[h + k] + bias[h + k], 2f);
+                float f = Sig(s[2 * uw + k] + a[2 * h + k] + bias[2 * h + k] + fb, 1f), o = Sig(s[3 * uw + k] + a[3 * h + k] + bias[3 * h + k], 1f);
                 a[k] = i; a[h + k] = j; a[2 * h + k] = f; a[3 * h + k] = o;
                 float cc = f * c[k] + i * j;
                 if (clip) cc = MathF.Min(MathF.Max(cc, -cl), cl);
                 c[k] = cs[k] = cc;
                 y[k] = hn[k] = o * Sig(cc, 2f);
+            }
+        }
+
+        /// <summary>One LSTM row of the backward step in float32 without cell clipping, in one pass: from the gates at
+        /// <paramref name="ar"/> (gate g at ar + g·H), the cell state <paramref name="cs"/> and the previous one
+        /// <paramref name="cp"/>, the incoming dy, dh and dc; writes the gate gradients to <paramref name="da"/>, dc ← dct·f and
+        /// dh ← 0 (the recurrent product adds the next one). Same arithmetic as the generic path.</summary>
+        public static unsafe void LstmBackRowF(float* ar, float* cs, float* cp, float* dy, float* dh, float* dc, float* da, int h, int uw)
+        {
+            int k = 0;
+            if (Vector512.IsHardwareAccelerated)
+                for (; k <= uw - 16; k += 16)
+                {
+                    var i = Vector512.Load(ar + k); var j = Vector512.Load(ar + h + k);
+                    var f = Vector512.Load(ar + 2 * h + k); var o = Vector512.Load(ar + 3 * h + k);
+                    var th = Sig(Vector512.Load(cs + k), 2f);
+                    var one = Vector512<float>.One;
+                    var dht = Vector512.Load(dh + k) + Vector512.Load(dy + k);
+                    var dct = Vector512.Load(dc + k) + dht * o * (one - th * th);
+                    (dct * j * i * (one - i)).Store(da + k);
+                    (dct * i * (one - j * j)).Store(da + h + k);
+                    (dct * Vector512.Load(cp + k) * f * (one - f)).Store(da + 2 * h + k);
+                    (dht * th * o * (one - o)).Store(da + 3 * h + k);
+                    (dct * f).Store(dc + k);
+                    Vector512<float>.Zero.Store(dh + k);
+                }
+            else if (Vector256.IsHardwareAccelerated)
+                for (; k <= uw - 8; k += 8)
+                {
+                    var i = Vector256.Load(ar + k); var j = Vector256.Load(ar + h + k);
+                    var f = Vector256.Load(ar + 2 * h + k); var o = Vector256.Load(ar + 3 * h + k);
+                    var th = Sig(Vector256.Load(cs + k), 2f);
+                    var one = Vector256<float>.One;
+                    var dht = Vector256.Load(dh + k) + Vector256.Load(dy + k);
+                    var dct = Vector256.Load(dc + k) + dht * o * (one - th * th);
+                    (dct * j * i * (one - i)).Store(da + k);
+                    (dct * i * (one - j * j)).Store(da + h + k);
+                    (dct * Vector256.Load(cp + k) * f * (one - f)).Store(da + 2 * h + k);
+                    (dht * th * o * (one - o)).Store(da + 3 * h + k);
+                    (dct * f).Store(dc + k);
+                    Vector256<float>.Zero.Store(dh + k);
+                }
+            for (; k < uw; k++)
+            {
+                float i = ar[k], j = ar[h + k], f = ar[2 * h + k], o = ar[3 * h + k];
+                float th = Sig(cs[k], 2f);
+                float dht = dh[k] + dy[k];
+                float dct = dc[k] + dht * o * (1f - th * th);
+                da[k] = dct * j * i * (1f - i);
+                da[h + k] = dct * i * (1f - j * j);
+                da[2 * h + k] = dct * cp[k] * f * (1f - f);
+                da[3 * h + k] = dht * th * o * (1f - o);
+                dc[k] = dct * f;
+                dh[k] = 0f;
             }
         }
 

@@ -342,7 +342,7 @@ namespace GraphDl.Ops
         struct LstmForwardStep<T> : IParallelBody where T : unmanaged, IFloatingPointIeee754<T>
         {
             public int B, Steps, H, t;
-            public T* Packed, Act, Y, Cs, HPrev, HNext, C, Scratch;
+            public T* Packed, Act, Bias, Y, Cs, HPrev, HNext, C, Scratch;
             public int* Lens;
             public T Fb, Cl;
             public bool Clip;
@@ -358,7 +358,7 @@ namespace GraphDl.Ops
                     T* row = Act + ((long)b * Steps + t) * G + u0;
                     T* cst = C + (long)b * H + u0, hp = HPrev + (long)b * H + u0, hn = HNext + (long)b * H + u0;
                     if (t < Lens[b] && typeof(T) == typeof(float))
-                        GateMath.LstmRowF((float*)(s + (long)b * w4), (float*)row, H, uw, float.CreateTruncating(Fb), (float*)cst,
+                        GateMath.LstmRowF((float*)(s + (long)b * w4), (float*)row, (float*)(Bias + u0), H, uw, float.CreateTruncating(Fb), (float*)cst,
                             (float*)(Cs + so), (float*)hn, (float*)(Y + so), Clip, float.CreateTruncating(Cl));
                     else if (t < Lens[b])
                     {
@@ -370,6 +370,10 @@ namespace GraphDl.Ops
                         TensorPrimitives.Add(sj, gj, sj);
                         TensorPrimitives.Add(sf, gf, sf);
                         TensorPrimitives.Add(sg, go, sg);
+                        TensorPrimitives.Add(si, new ReadOnlySpan<T>(Bias + u0, uw), si);
+                        TensorPrimitives.Add(sj, new ReadOnlySpan<T>(Bias + H + u0, uw), sj);
+                        TensorPrimitives.Add(sf, new ReadOnlySpan<T>(Bias + 2 * H + u0, uw), sf);
+                        TensorPrimitives.Add(sg, new ReadOnlySpan<T>(Bias + 3 * H + u0, uw), sg);
                         TensorPrimitives.Add(sf, Fb, sf);
                         GateMath.Sigmoid(si, gi);
                         GateMath.Tanh(sj, gj);
@@ -427,6 +431,11 @@ namespace GraphDl.Ops
                     T* ar = Act + ((long)b * Steps + t) * G + u0;
                     T* csr = Cs + so, dyr = Dy + so, dhr = Dh + (long)b * H + u0, dcr = Dc + (long)b * H + u0;
                     T* cp = t == 0 ? C0 + (long)b * H + u0 : csr - H;
+                    if (typeof(T) == typeof(float) && !Clip)
+                    {
+                        GateMath.LstmBackRowF((float*)ar, (float*)csr, (float*)cp, (float*)dyr, (float*)dhr, (float*)dcr, (float*)da, H, uw);
+                        continue;
+                    }
                     GateMath.Tanh(new ReadOnlySpan<T>(csr, uw), new Span<T>(tc, uw));
                     int k = 0;
                     if (!Clip && Vector.IsHardwareAccelerated)
@@ -490,8 +499,8 @@ namespace GraphDl.Ops
                        py = y.Raw<T>(), ph = hT.Raw<T>(), pc = cT.Raw<T>(), pa = act.Raw<T>(), pcs = cs.Raw<T>(), psc = scratch)
                 fixed (int* pl = lens)
                 {
-                    FillBias(pa, B * T_, G, G, pb);
-                    Mm(false, false, B * T_, G, I, px, I, pw, G, true, pa, G, c.Pool);
+                    // Input projections of all steps in one product; the bias joins in the step's row update.
+                    Mm(false, false, B * T_, G, I, px, I, pw, G, false, pa, G, c.Pool);
                     T* wp = psc, s = wp + (long)H * G, h1 = s + (long)B * G, h2 = h1 + (long)B * H;
                     // Unit block p's columns [4·u0, 4·u0 + 4·uw): gate g's units at 4·u0 + g·uw.
                     for (int r = 0; r < H; r++)
@@ -509,7 +518,7 @@ namespace GraphDl.Ops
                     new ReadOnlySpan<T>(ph0, B * H).CopyTo(new Span<T>(h1, B * H));
                     var step = new LstmForwardStep<T>
                     {
-                        B = B, Steps = T_, H = H, Packed = packed, Act = pa, Y = py, Cs = pcs, C = pc, Scratch = s, Lens = pl,
+                        B = B, Steps = T_, H = H, Packed = packed, Act = pa, Bias = pb, Y = py, Cs = pcs, C = pc, Scratch = s, Lens = pl,
                         Fb = fb, Cl = T.CreateChecked(clipD), Clip = clipD > 0,
                     };
                     for (int t = 0; t < T_; t++)
