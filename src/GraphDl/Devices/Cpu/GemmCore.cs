@@ -449,14 +449,13 @@ internal static unsafe partial class GemmCore<T> where T : unmanaged, IBinaryFlo
                     PackARowsAvx(x->A + (i0 + ir) * lda + x->Pc, lda, d, kc);
                     continue;
                 }
-                int r = 0;
-                for (; r < h; r++)
+                // A partial panel (the last h < MR rows): zero it whole, then place the h rows.
+                new Span<T>(d, MR * kc).Clear();
+                for (int r = 0; r < h; r++)
                 {
                     T* sr = x->A + (i0 + ir + r) * lda + x->Pc;
                     for (int p = 0; p < kc; p++) d[p * MR + r] = sr[p];
                 }
-                for (; r < MR; r++)
-                    for (int p = 0; p < kc; p++) d[p * MR + r] = T.Zero;
             }
             else
             {
