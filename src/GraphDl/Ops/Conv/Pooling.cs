@@ -227,9 +227,9 @@ namespace GraphDl.Ops
                     }
                     if (mode == 0) continue;
                     T* dyrow = dyAll + o0 + (long)oh * g.OW * C;
-                    if (typeof(T) == typeof(float) && C <= 64)
+                    if (typeof(T) == typeof(float) && Avx.IsSupported && C <= 8)
                     {
-                        ScatterFloat(g, (float*)x, (float*)m, (float*)dyrow, (float*)dx, h0, h1);
+                        ScatterFloatAvx(g, (float*)x, (float*)m, (float*)dyrow, (float*)dx, h0, h1);
                         continue;
                     }
                     for (int ow = 0; ow < g.OW; ow++)
@@ -251,41 +251,9 @@ namespace GraphDl.Ops
                 }
             }
 
-            /// <summary>The max-pool gradient scatter of one output row in float32 without data-dependent branches: each window
-            /// position adds dy where it holds the maximum and no earlier position did (a bit mask), so ties still go to the
-            /// first position in row-major order.</summary>
-            static void ScatterFloat(in ConvGeom g, float* x, float* m, float* dyrow, float* dx, int h0, int h1)
-            {
-                int C = g.C;
-                if (Avx.IsSupported && C <= 8)
-                {
-                    ScatterFloatAvx(g, x, m, dyrow, dx, h0, h1);
-                    return;
-                }
-                uint* open = stackalloc uint[C];
-                for (int ow = 0; ow < g.OW; ow++)
-                {
-                    int w0 = ow * g.SW - g.PL, w1 = Math.Min(w0 + g.KW, g.W);
-                    w0 = Math.Max(w0, 0);
-                    float* mo = m + (long)ow * C, d = dyrow + (long)ow * C;
-                    for (int ch = 0; ch < C; ch++) open[ch] = uint.MaxValue;
-                    for (int h = h0; h < h1; h++)
-                        for (int w = w0; w < w1; w++)
-                        {
-                            long at = ((long)h * g.W + w) * C;
-                            float* xp = x + at, dp = dx + at;
-                            for (int ch = 0; ch < C; ch++)
-                            {
-                                uint hit = open[ch] & (uint)-(xp[ch] == mo[ch] ? 1 : 0);
-                                dp[ch] += BitConverter.UInt32BitsToSingle(BitConverter.SingleToUInt32Bits(d[ch]) & hit);
-                                open[ch] &= ~hit;
-                            }
-                        }
-                }
-            }
-
-            /// <summary><see cref="ScatterFloat"/> for at most 8 channels: one masked 8-lane vector per window position
-            /// (lanes past the channels are neither read nor written).</summary>
+            /// <summary>The max-pool gradient scatter of one output row in float32 for at most 8 channels: one masked 8-lane
+            /// vector per window position (lanes past the channels are neither read nor written); a lane adds dy where it
+            /// holds the maximum and no earlier position did, so ties go to the first position in row-major order.</summary>
             static void ScatterFloatAvx(in ConvGeom g, float* x, float* m, float* dyrow, float* dx, int h0, int h1)
             {
                 int C = g.C;
