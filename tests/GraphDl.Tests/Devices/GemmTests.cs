@@ -213,6 +213,33 @@ public unsafe class GemmTests
         });
     }
 
+    /// <summary>Rows in an edge panel (fewer rows than a micro-tile, run by the half-height kernel or through the
+    /// temporary tile) come out bit for bit as the same rows inside a product with more rows, where full tiles compute
+    /// them: every element is the same FMA chain whichever kernel runs it (m ≥ 3 with k = 300: the blocked path, not the
+    /// direct small-product one).</summary>
+    [Test]
+    public void EdgePanelRowsMatchFullTileRowsBitForBit([Values(false, true)] bool ta, [Values(3, 5, 6, 7, 11, 13, 17, 18, 19, 23)] int m)
+    {
+        const int M = 48, n = 70, k = 300;
+        var (a, lda, b, ldb, c, ldc) = MakeInputs(ta, false, M, n, k, 11);
+        var af = Array.ConvertAll(a, v => (float)v);
+        var bf = Array.ConvertAll(b, v => (float)v);
+        var cf = Array.ConvertAll(c, v => (float)v);
+        var full = (float[])cf.Clone();
+        var part = (float[])cf.Clone();
+        RunSgemm(ta, false, M, n, k, 0.9f, af, lda, bf, ldb, 0.3f, full, ldc, null);
+        RunSgemm(ta, false, m, n, k, 0.9f, af, lda, bf, ldb, 0.3f, part, ldc, null);
+        for (int i = 0; i < m; i++)
+            Assert.That(part.AsSpan(i * ldc, n).ToArray(), Is.EqualTo(full.AsSpan(i * ldc, n).ToArray()), $"row {i} of {m}");
+        Assert.That(part.AsSpan(m * ldc).ToArray(), Is.EqualTo(cf.AsSpan(m * ldc).ToArray()), "rows past m untouched");
+        var fullD = (double[])c.Clone();
+        var partD = (double[])c.Clone();
+        RunDgemm(ta, false, M, n, k, 0.9, a, lda, b, ldb, 0.3, fullD, ldc, null);
+        RunDgemm(ta, false, m, n, k, 0.9, a, lda, b, ldb, 0.3, partD, ldc, null);
+        for (int i = 0; i < m; i++)
+            Assert.That(partD.AsSpan(i * ldc, n).ToArray(), Is.EqualTo(fullD.AsSpan(i * ldc, n).ToArray()), $"double row {i} of {m}");
+    }
+
     [TestCaseSource(nameof(DeterminismCases))]
     public void BitIdenticalAcrossThreadCounts(bool ta, bool tb, int m, int n, int k)
     {

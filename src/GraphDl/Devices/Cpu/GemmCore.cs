@@ -7,19 +7,18 @@ namespace GraphDl.Devices.Cpu;
 
 /// <summary>
 /// Generic (float/double) blocked GEMM engine behind <see cref="Gemm"/>.
-/// Loop nest (Goto/BLIS): jc (NC columns) → pc (KC depth, packs B shared by all threads) →
-/// parallel items (MC row block × a range of NR column panels; each packs its own A block) →
-/// MR×NR micro-kernel. Every C element is produced by the same sequence of operations
-/// (a zero-started FMA chain over each KC block, in pc order) whatever the thread count or
-/// the tile it falls in: edge tiles run the same kernel on zero-padded packed panels into a
-/// temporary tile. Hence results are bit-identical for any number of threads.
+/// Loop nest (Goto/BLIS): jc (NC columns) → pc (KC depth, packs B shared by all threads; the KC×NC block is 1 MiB and
+/// stays in each core's L2) → parallel items (a row block × a range of NR column panels; each packs its own A rows) →
+/// for each MR-row A micro-panel (kept in L1) → for each B micro-panel (streamed from L2) → MR×NR micro-kernel
+/// (12×32 for float with AVX-512, else 6×2 vectors). Every C element is produced by the same sequence of operations
+/// (a zero-started FMA chain over each KC block, in pc order) whatever the thread count or the tile it falls in: edge
+/// tiles run the same kernel (or its 6-row half) on zero-padded packed panels into a temporary tile. Hence results are
+/// bit-identical for any number of threads.
 /// </summary>
 internal static unsafe partial class GemmCore<T> where T : unmanaged, IBinaryFloatingPointIeee754<T>
 {
-    /// <summary>Micro-tile rows.</summary>
-    public const int MR = 6;
     const int KC = 256;
-    const int MC = 96; // multiple of MR
+    const int MC = 96; // a multiple of both micro-tile heights
     const long ParallelThreshold = 1L << 20; // ~2 MFLOP: below this the fork/join cost (a few µs) dominates
     const long BatchSmallThreshold = 128L * 128 * 128;
 
@@ -30,9 +29,14 @@ internal static unsafe partial class GemmCore<T> where T : unmanaged, IBinaryFlo
     /// <summary>Tests only: route every tile through the portable scalar kernel.</summary>
     internal static bool ForceScalar;
 
+    /// <summary>Micro-tile rows: 12 for float with AVX-512 (24 accumulators of the 32 vector registers, so each B vector
+    /// loaded from L2 feeds 12 FMAs), else 6.</summary>
+    public static readonly int MR = UseV512 && sizeof(T) == 4 ? 12 : 6;
+    /// <summary>Rows of the half-height kernel that edge panels of at most that many rows use.</summary>
+    const int MRHalf = 6;
     /// <summary>Micro-tile columns: two SIMD vectors.</summary>
     public static readonly int NR = 2 * (UseV512 ? Vector512<T>.Count : Vector256<T>.Count);
-    static readonly int NC = (sizeof(T) == 4 ? 4096 : 2048) / NR * NR;
+    static readonly int NC = (sizeof(T) == 4 ? 1024 : 512) / NR * NR; // KC×NC: 1 MiB, half the L2
 
     [ThreadStatic] static T[]? t_a;
     [ThreadStatic] static T[]? t_b;
@@ -43,7 +47,8 @@ internal static unsafe partial class GemmCore<T> where T : unmanaged, IBinaryFlo
         public int M, N, K, Lda, Ldb, Ldc;
         public T Alpha, Beta, BetaEff;
         public T* A, B, C, Bp;
-        public int Jc, Nc, Pc, Kc, Mc, MBlocks, NSplits, PanelsPerSplit, NPanels;
+        public int Jc, Nc, Pc, Kc, Mc, MBlocks, NSplits, PanelsPerSplit, NPanels, MicroPanels;
+        public bool Balanced;
     }
 
     public static void Run(bool transA, bool transB, int m, int n, int k, T alpha, T* a, int lda,
@@ -76,18 +81,24 @@ internal static unsafe partial class GemmCore<T> where T : unmanaged, IBinaryFlo
         x.M = m; x.N = n; x.K = k;
         x.A = a; x.Lda = lda; x.B = b; x.Ldb = ldb; x.C = c; x.Ldc = ldc;
         x.Alpha = alpha; x.Beta = beta;
-        // Row blocking. Serial: MC rows. Parallel: at least 2 blocks per thread and a multiple of the
-        // thread count, so that every item packs only its own rows of A (no redundant packing) and
-        // the load stays balanced. Blocking never changes per-element arithmetic (see class remarks).
-        int mc = MC;
+        // Row blocking. Serial: MC rows. Parallel: at least 4 blocks per thread and a multiple of the thread count,
+        // balanced to within one micro-panel, so that every item packs only its own rows of A (no redundant packing)
+        // and the load stays even. Blocking never changes per-element arithmetic (see class remarks).
+        int microPanels = (m + MR - 1) / MR;
         if (par)
         {
-            int blocks = Math.Max((m + MC - 1) / MC, 2 * threads);
-            blocks = (blocks + threads - 1) / threads * threads;
-            mc = Math.Max(MR, ((m + blocks - 1) / blocks + MR - 1) / MR * MR);
+            int blocks = Math.Max((m + MC - 1) / MC, 4 * threads);
+            blocks = Math.Min((blocks + threads - 1) / threads * threads, microPanels);
+            x.MBlocks = blocks;
+            x.Mc = (microPanels + blocks - 1) / blocks * MR;
         }
-        x.Mc = mc;
-        x.MBlocks = (m + mc - 1) / mc;
+        else
+        {
+            x.Mc = MC;
+            x.MBlocks = (m + MC - 1) / MC;
+        }
+        x.MicroPanels = microPanels;
+        x.Balanced = par;
         long ncMax = Math.Min(NC, (n + nr - 1) / nr * nr);
         x.Bp = GetBuffer(ref t_b, ncMax * Math.Min(KC, k));
 
@@ -237,8 +248,18 @@ internal static unsafe partial class GemmCore<T> where T : unmanaged, IBinaryFlo
         var x = (Ctx*)s;
         int ib = item / x->NSplits;
         int js = item - ib * x->NSplits;
-        int i0 = ib * x->Mc;
-        int mc = Math.Min(x->Mc, x->M - i0);
+        int i0, mc;
+        if (x->Balanced)
+        {
+            // Block ib holds micro-panels [ib·P/B, (ib+1)·P/B): sizes differ by at most one micro-panel.
+            i0 = (int)((long)ib * x->MicroPanels / x->MBlocks) * MR;
+            mc = Math.Min((int)((long)(ib + 1) * x->MicroPanels / x->MBlocks) * MR, x->M) - i0;
+        }
+        else
+        {
+            i0 = ib * x->Mc;
+            mc = Math.Min(x->Mc, x->M - i0);
+        }
         int jp0 = js * x->PanelsPerSplit;
         int jp1 = Math.Min(x->NPanels, jp0 + x->PanelsPerSplit);
         if (jp0 >= jp1) return;
@@ -252,26 +273,31 @@ internal static unsafe partial class GemmCore<T> where T : unmanaged, IBinaryFlo
         long ldc = x->Ldc;
         T alpha = x->Alpha, beta = x->BetaEff;
         bool ow = x->Overwrite;
-        for (int jp = jp0; jp < jp1; jp++)
+        // A micro-panel (MR×kc, a few KiB) stays in L1 while the B micro-panels stream from L2, where the whole packed
+        // B block (KC×NC, 1 MiB) fits: the B operand is the wide one (two vectors per k), so it is the one read from L2.
+        for (int ir = 0; ir < mc; ir += MR)
         {
-            int j = x->Jc + jp * nr;
-            int w = Math.Min(nr, x->Jc + x->Nc - j);
-            T* bp = x->Bp + (long)jp * nr * kc;
-            for (int ir = 0; ir < mc; ir += MR)
+            T* apan = ap + (long)ir * kc;
+            for (int jp = jp0; jp < jp1; jp++)
             {
+                int j = x->Jc + jp * nr;
+                int w = Math.Min(nr, x->Jc + x->Nc - j);
+                T* bp = x->Bp + (long)jp * nr * kc;
                 int h = Math.Min(MR, mc - ir);
-                T* apan = ap + (long)ir * kc;
                 T* cp = x->C + (i0 + ir) * ldc + j;
-                if (h == MR && w == nr)
+                // An edge panel of at most 6 rows runs the 6-row kernel on the first rows of the packed panel: the same
+                // per-element FMA chain, half the work of a 12-row tile.
+                bool half = h <= MRHalf && MR > MRHalf;
+                if (w == nr && (h == MR || (half && h == MRHalf)))
                 {
-                    Kernel(kc, apan, bp, cp, (nint)ldc, alpha, beta, ow);
+                    Kernel(kc, apan, bp, cp, (nint)ldc, alpha, beta, ow, half);
                 }
                 else
                 {
                     if (!ow)
                         for (int r = 0; r < h; r++)
                             for (int jj = 0; jj < w; jj++) tmp[r * nr + jj] = cp[r * ldc + jj];
-                    Kernel(kc, apan, bp, tmp, nr, alpha, beta, ow);
+                    Kernel(kc, apan, bp, tmp, nr, alpha, beta, ow, half);
                     for (int r = 0; r < h; r++)
                         for (int jj = 0; jj < w; jj++) cp[r * ldc + jj] = tmp[r * nr + jj];
                 }

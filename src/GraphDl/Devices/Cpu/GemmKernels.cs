@@ -9,16 +9,22 @@ namespace GraphDl.Devices.Cpu;
 /// packed layout and the same accumulation order.</summary>
 internal static unsafe partial class GemmCore<T> where T : unmanaged, IBinaryFloatingPointIeee754<T>
 {
-    static void Kernel(int kc, T* a, T* b, T* c, nint ldc, T alpha, T beta, bool ow)
+    /// <summary>One MR×NR tile (or, with <paramref name="half"/>, its first 6 rows) of C from an A panel packed MR rows
+    /// wide and a B panel packed NR columns wide.</summary>
+    static void Kernel(int kc, T* a, T* b, T* c, nint ldc, T alpha, T beta, bool ow, bool half = false)
     {
-        if (ForceScalar) KernelScalar(kc, a, b, c, ldc, alpha, beta, ow);
-        else if (UseV512) Kernel512(kc, a, b, c, ldc, alpha, beta, ow);
+        if (ForceScalar) KernelScalar(kc, a, b, c, ldc, alpha, beta, ow, half ? MRHalf : MR);
+        else if (UseV512)
+        {
+            if (MR == 12 && !half) Kernel512x12(kc, a, b, c, ldc, alpha, beta, ow);
+            else Kernel512(kc, a, MR, b, c, ldc, alpha, beta, ow);
+        }
         else if (UseV256) Kernel256(kc, a, b, c, ldc, alpha, beta, ow);
-        else KernelScalar(kc, a, b, c, ldc, alpha, beta, ow);
+        else KernelScalar(kc, a, b, c, ldc, alpha, beta, ow, half ? MRHalf : MR);
     }
 
-    /// <summary>Portable kernel: same packed layout, plain multiply-add.</summary>
-    static void KernelScalar(int kc, T* a, T* b, T* c, nint ldc, T alpha, T beta, bool ow)
+    /// <summary>Portable kernel: same packed layout, plain multiply-add, the first <paramref name="rows"/> rows.</summary>
+    static void KernelScalar(int kc, T* a, T* b, T* c, nint ldc, T alpha, T beta, bool ow, int rows)
     {
         int nr = NR;
         T* acc = stackalloc T[MR * nr];
@@ -26,19 +32,33 @@ internal static unsafe partial class GemmCore<T> where T : unmanaged, IBinaryFlo
         for (int p = 0; p < kc; p++)
         {
             T* bb = b + p * nr;
-            for (int r = 0; r < MR; r++)
+            for (int r = 0; r < rows; r++)
             {
                 T ar = a[p * MR + r];
                 T* accr = acc + r * nr;
                 for (int j = 0; j < nr; j++) accr[j] += ar * bb[j];
             }
         }
-        for (int r = 0; r < MR; r++)
+        for (int r = 0; r < rows; r++)
         {
             T* cr = c + r * ldc;
             T* accr = acc + r * nr;
             if (ow) for (int j = 0; j < nr; j++) cr[j] = alpha * accr[j];
             else for (int j = 0; j < nr; j++) cr[j] = alpha * accr[j] + beta * cr[j];
+        }
+    }
+
+    /// <summary>Asks for the C tile's cache lines (rows of two vectors) while the FMA chain runs, instead of
+    /// missing them at the end: C rows are a whole row of the output apart.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static void PrefetchTile(T* c, nint ldc, int rows)
+    {
+        if (!Sse.IsSupported) return;
+        int half = NR * sizeof(T) / 2;
+        for (int r = 0; r < rows; r++, c += ldc)
+        {
+            Sse.Prefetch0(c);
+            Sse.Prefetch0((byte*)c + half);
         }
     }
 
@@ -75,6 +95,7 @@ internal static unsafe partial class GemmCore<T> where T : unmanaged, IBinaryFlo
     static void Kernel256(int kc, T* a, T* b, T* c, nint ldc, T alpha, T beta, bool ow)
     {
         int w = Vector256<T>.Count;
+        PrefetchTile(c, ldc, 6);
         Vector256<T> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default;
         Vector256<T> c30 = default, c31 = default, c40 = default, c41 = default, c50 = default, c51 = default;
         for (int p = 0; p < kc; p++)
@@ -136,9 +157,12 @@ internal static unsafe partial class GemmCore<T> where T : unmanaged, IBinaryFlo
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    static void Kernel512(int kc, T* a, T* b, T* c, nint ldc, T alpha, T beta, bool ow)
+    /// <summary>6×NR tile; <paramref name="lda"/> is the packed panel's height (6, or 12 when it runs the first half of
+    /// a 12-row panel).</summary>
+    static void Kernel512(int kc, T* a, int lda, T* b, T* c, nint ldc, T alpha, T beta, bool ow)
     {
         int w = Vector512<T>.Count;
+        PrefetchTile(c, ldc, 6);
         Vector512<T> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default;
         Vector512<T> c30 = default, c31 = default, c40 = default, c41 = default, c50 = default, c51 = default;
         for (int p = 0; p < kc; p++)
@@ -157,7 +181,7 @@ internal static unsafe partial class GemmCore<T> where T : unmanaged, IBinaryFlo
             c40 = Fmadd(ai, b0, c40); c41 = Fmadd(ai, b1, c41);
             ai = Vector512.Create(a[5]);
             c50 = Fmadd(ai, b0, c50); c51 = Fmadd(ai, b1, c51);
-            a += MR;
+            a += lda;
             b += 2 * w;
         }
         var va = Vector512.Create(alpha);
@@ -168,6 +192,63 @@ internal static unsafe partial class GemmCore<T> where T : unmanaged, IBinaryFlo
         Store512(c, c30, c31, va, vb, ow); c += ldc;
         Store512(c, c40, c41, va, vb, ow); c += ldc;
         Store512(c, c50, c51, va, vb, ow);
+    }
+
+    /// <summary>12×NR tile, float with AVX-512: 24 accumulators, each B vector feeds 12 FMAs.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    static void Kernel512x12(int kc, T* a, T* b, T* c, nint ldc, T alpha, T beta, bool ow)
+    {
+        int w = Vector512<T>.Count;
+        PrefetchTile(c, ldc, 12);
+        Vector512<T> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default;
+        Vector512<T> c30 = default, c31 = default, c40 = default, c41 = default, c50 = default, c51 = default;
+        Vector512<T> c60 = default, c61 = default, c70 = default, c71 = default, c80 = default, c81 = default;
+        Vector512<T> c90 = default, c91 = default, ca0 = default, ca1 = default, cb0 = default, cb1 = default;
+        for (int p = 0; p < kc; p++)
+        {
+            var b0 = Vector512.Load(b);
+            var b1 = Vector512.Load(b + w);
+            var ai = Vector512.Create(a[0]);
+            c00 = Fmadd(ai, b0, c00); c01 = Fmadd(ai, b1, c01);
+            ai = Vector512.Create(a[1]);
+            c10 = Fmadd(ai, b0, c10); c11 = Fmadd(ai, b1, c11);
+            ai = Vector512.Create(a[2]);
+            c20 = Fmadd(ai, b0, c20); c21 = Fmadd(ai, b1, c21);
+            ai = Vector512.Create(a[3]);
+            c30 = Fmadd(ai, b0, c30); c31 = Fmadd(ai, b1, c31);
+            ai = Vector512.Create(a[4]);
+            c40 = Fmadd(ai, b0, c40); c41 = Fmadd(ai, b1, c41);
+            ai = Vector512.Create(a[5]);
+            c50 = Fmadd(ai, b0, c50); c51 = Fmadd(ai, b1, c51);
+            ai = Vector512.Create(a[6]);
+            c60 = Fmadd(ai, b0, c60); c61 = Fmadd(ai, b1, c61);
+            ai = Vector512.Create(a[7]);
+            c70 = Fmadd(ai, b0, c70); c71 = Fmadd(ai, b1, c71);
+            ai = Vector512.Create(a[8]);
+            c80 = Fmadd(ai, b0, c80); c81 = Fmadd(ai, b1, c81);
+            ai = Vector512.Create(a[9]);
+            c90 = Fmadd(ai, b0, c90); c91 = Fmadd(ai, b1, c91);
+            ai = Vector512.Create(a[10]);
+            ca0 = Fmadd(ai, b0, ca0); ca1 = Fmadd(ai, b1, ca1);
+            ai = Vector512.Create(a[11]);
+            cb0 = Fmadd(ai, b0, cb0); cb1 = Fmadd(ai, b1, cb1);
+            a += 12;
+            b += 2 * w;
+        }
+        var va = Vector512.Create(alpha);
+        var vb = Vector512.Create(beta);
+        Store512(c, c00, c01, va, vb, ow); c += ldc;
+        Store512(c, c10, c11, va, vb, ow); c += ldc;
+        Store512(c, c20, c21, va, vb, ow); c += ldc;
+        Store512(c, c30, c31, va, vb, ow); c += ldc;
+        Store512(c, c40, c41, va, vb, ow); c += ldc;
+        Store512(c, c50, c51, va, vb, ow); c += ldc;
+        Store512(c, c60, c61, va, vb, ow); c += ldc;
+        Store512(c, c70, c71, va, vb, ow); c += ldc;
+        Store512(c, c80, c81, va, vb, ow); c += ldc;
+        Store512(c, c90, c91, va, vb, ow); c += ldc;
+        Store512(c, ca0, ca1, va, vb, ow); c += ldc;
+        Store512(c, cb0, cb1, va, vb, ow);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

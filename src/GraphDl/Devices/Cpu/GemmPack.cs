@@ -1,5 +1,6 @@
 using System.Numerics;
 using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
 
 namespace GraphDl.Devices.Cpu;
@@ -209,6 +210,42 @@ internal static unsafe partial class GemmCore<T> where T : unmanaged, IBinaryFlo
             for (int r = 0; r < MR; r++) dst[p * MR + r] = src[r * lda + p];
     }
 
+    /// <summary>Packs 12 full rows of non-transposed float A (the AVX-512 panel height): rows 0-7 by 8×8 transposes,
+    /// rows 8-11 by 4×8 transposes stored as 4-float halves; nothing is written outside the panel.</summary>
+    static void PackARows12Avx(float* s, long lda, float* d, int kc)
+    {
+        int p = 0;
+        for (; p + 8 <= kc; p += 8)
+        {
+            float* o = d + p * 12;
+            Transpose8x8(s + p, lda, o, 12);
+            float* r = s + 8 * lda + p;
+            var r0 = Avx.LoadVector256(r);
+            var r1 = Avx.LoadVector256(r + lda);
+            var r2 = Avx.LoadVector256(r + 2 * lda);
+            var r3 = Avx.LoadVector256(r + 3 * lda);
+            var t0 = Avx.UnpackLow(r0, r1);
+            var t1 = Avx.UnpackHigh(r0, r1);
+            var t2 = Avx.UnpackLow(r2, r3);
+            var t3 = Avx.UnpackHigh(r2, r3);
+            var u0 = Avx.Shuffle(t0, t2, 0x44); // k = p, p+4
+            var u1 = Avx.Shuffle(t0, t2, 0xEE); // k = p+1, p+5
+            var u2 = Avx.Shuffle(t1, t3, 0x44); // k = p+2, p+6
+            var u3 = Avx.Shuffle(t1, t3, 0xEE); // k = p+3, p+7
+            o += 8;
+            Sse.Store(o, u0.GetLower());
+            Sse.Store(o + 12, u1.GetLower());
+            Sse.Store(o + 24, u2.GetLower());
+            Sse.Store(o + 36, u3.GetLower());
+            Sse.Store(o + 48, u0.GetUpper());
+            Sse.Store(o + 60, u1.GetUpper());
+            Sse.Store(o + 72, u2.GetUpper());
+            Sse.Store(o + 84, u3.GetUpper());
+        }
+        for (; p < kc; p++)
+            for (int r = 0; r < 12; r++) d[p * 12 + r] = s[r * lda + p];
+    }
+
     static void PackA(Ctx* x, T* dst, int i0, int mc)
     {
         int kc = x->Kc;
@@ -221,7 +258,8 @@ internal static unsafe partial class GemmCore<T> where T : unmanaged, IBinaryFlo
             {
                 if (h == MR && Avx.IsSupported && !ForceScalar)
                 {
-                    PackARowsAvx(x->A + (i0 + ir) * lda + x->Pc, lda, d, kc);
+                    if (MR == 12) PackARows12Avx((float*)(x->A + (i0 + ir) * lda + x->Pc), lda, (float*)d, kc);
+                    else PackARowsAvx(x->A + (i0 + ir) * lda + x->Pc, lda, d, kc);
                     continue;
                 }
                 // A partial panel (the last h < MR rows): zero it whole, then place the h rows.
