@@ -29,7 +29,7 @@ public static class CpuOnlyOps
         [RandomOps.RandomUniform] = Random, [RandomOps.RandomStandardNormal] = Random, [RandomOps.TruncatedNormal] = Random, [RandomOps.RandomShuffle] = Random,
         [ConvOps.Conv2D] = Cnn, [ConvOps.Conv2DBackpropInput] = Cnn, [ConvOps.Conv2DBackpropFilter] = Cnn,
         [PoolOps.MaxPool] = Cnn, [PoolOps.MaxPoolGrad] = Cnn, [PoolOps.MaxPoolGradGrad] = Cnn, [PoolOps.AvgPool] = Cnn, [PoolOps.AvgPoolGrad] = Cnn,
-        [BiasOps.BiasAdd] = Cnn, [BiasOps.BiasAddGrad] = Cnn, [LrnOps.LRN] = Cnn, [LrnOps.LRNGrad] = Cnn,
+        [LrnOps.LRN] = Cnn, [LrnOps.LRNGrad] = Cnn,
         [RnnSequenceOps.RnnSequence] = Rnn, [RnnSequenceOps.RnnSequenceGrad] = Rnn, [RnnSequenceOps.GruSequence] = Rnn,
         [RnnSequenceOps.GruSequenceGrad] = Rnn, [RnnSequenceOps.LstmSequence] = Rnn, [RnnSequenceOps.LstmSequenceGrad] = Rnn,
         [SummaryOps.ScalarSummary] = Summary, [SummaryOps.HistogramSummary] = Summary, [SummaryOps.ImageSummary] = Summary,

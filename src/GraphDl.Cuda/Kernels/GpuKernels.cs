@@ -104,6 +104,10 @@ public static class GpuKernels
         Add(ArrayOps.Transpose, MiscOp.Transpose, null, hostInputs: [1]);
         Add(ShapeOps.BroadcastTo, MiscOp.BroadcastTo, null, hostInputs: [1]);
 
+        // The CNN family (NHWC, as the CPU ops).
+        Add(BiasOps.BiasAdd, BiasOp.BiasAdd, BiasOp.Kernels);
+        Add(BiasOps.BiasAddGrad, BiasOp.BiasAddGrad, null);
+
         // Metadata-only ops: their CPU kernels touch no element, only dims (and host-side operands), so they run as is
         // on GPU arrays and yield views or forwards of them.
         Add(StateOps.Identity, (c, _) => c.Node.Def.Cpu(c), null);

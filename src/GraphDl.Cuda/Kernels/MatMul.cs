@@ -91,6 +91,22 @@ internal static class MatMulOp
         else throw c.Error($"{c.Node.Type} of {a.DType.Name()} has no GPU kernel");
     }
 
+    /// <summary>One row-major product <c>C[m,n] = op(A)·op(B)</c> of whole GPU arrays (m, n, k &gt; 0): cuBLAS on a CUDA
+    /// device where it loads (float32/float64), else the tiled ILGPU kernel (the simulated device, CI). The convolution
+    /// kernels use it for their im2col products.</summary>
+    internal static void Gemm(CudaDevice d, NDArray a, NDArray b, NDArray y, int m, int n, int k, bool ta, bool tb)
+    {
+        if (!d.IsSimulated && d.Cublas is { } h)
+        {
+            if (a.DType == DType.Float32) { CuBlas.RowMajorSgemm(h, m, n, k, ta, tb, CudaDevice.Pointer(a), CudaDevice.Pointer(b), CudaDevice.Pointer(y)); return; }
+            if (a.DType == DType.Float64) { CuBlas.RowMajorDgemm(h, m, n, k, ta, tb, CudaDevice.Pointer(a), CudaDevice.Pointer(b), CudaDevice.Pointer(y)); return; }
+        }
+        var s = new MatMulShape { M = m, N = n, K = k, TransA = ta ? 1 : 0, TransB = tb ? 1 : 0, Batch = Broadcast6.Make([], []) };
+        if (a.DType == DType.Float32) Launch<float>(d, a, b, y, s, 1);
+        else if (a.DType == DType.Float64) Launch<double>(d, a, b, y, s, 1);
+        else throw new NotSupportedException($"{d.Name}: no GEMM for {a.DType.Name()}");
+    }
+
     static void Fill(CudaDevice d, NDArray y)
     {
         if (y.DType == DType.Float32) MiscOp.Fill(d, y, 0f); else MiscOp.Fill(d, y, 0.0);

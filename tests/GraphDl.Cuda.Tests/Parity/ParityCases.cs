@@ -17,6 +17,9 @@ public enum Family
     MatMul,
     /// <summary>Softmax and the cross-entropy losses: rtol 1e-5, atol 1e-6.</summary>
     Softmax,
+    /// <summary>Convolutions (im2col times the tiled GEMM vs the CPU's blocked GEMM, another summation order; sums of at
+    /// most ~50 products of inputs in [-1, 1], so a few float32 ulps of the largest term): rtol 1e-5, atol 1e-5.</summary>
+    Conv,
 }
 
 public sealed record ParityCase(string Name, OpDef Op, Family Family, Func<Graph, Tensor[], Tensor[]> Build, NDArray[] Inputs)
@@ -27,7 +30,7 @@ public sealed record ParityCase(string Name, OpDef Op, Family Family, Func<Graph
 /// <summary>The GPU-vs-CPU parity cases: every GPU kernel at small shapes in float32 (odd sizes, broadcasting, empty
 /// tensors, NaN inputs where the op propagates them). Shared by the CI tests (simulated GPU) and the GPU check program
 /// (tools/GraphDl.GpuCheck, on a real GPU with fresh random inputs).</summary>
-public static class ParityCases
+public static partial class ParityCases
 {
     public static (double rtol, double atol) Tolerance(Family f) => f switch
     {
@@ -36,6 +39,7 @@ public static class ParityCases
         Family.Transcendental => (1e-5, 1e-6),
         Family.Reduction => (1e-5, 1e-5),
         Family.MatMul => (1e-5, 1e-5),
+        Family.Conv => (1e-5, 1e-5),
         _ => (1e-5, 1e-6),
     };
 
@@ -257,6 +261,8 @@ public static class ParityCases
         yield return C("Reshape [3,4] to [2,-1]", ShapeOps.Reshape, Family.Data, (g, t) => g.Reshape(t[0] * 2.0, [2, -1]), Rand(3, 4));
         yield return C("ExpandDims axis 1", ArrayOps.ExpandDims, Family.Data, (g, t) => g.ExpandDims(t[0] * 2.0, 1), Rand(3, 4));
         yield return C("Squeeze", ArrayOps.Squeeze, Family.Data, (g, t) => g.Squeeze(t[0] * 2.0), Rand(3, 1, 4));
+
+        foreach (var c in Cnn()) yield return c;
     }
 
 }

@@ -34,7 +34,7 @@ namespace GraphDl.Ops
             Cpu = c =>
             {
                 var (x, f) = (c.Input(0), c.Input(1));
-                var geom = ConvPadding.AtRun(c, () => ConvGeom.Make(x.Dims.ToArray(), f.Dims.ToArray(), c.Attrs, "input"));
+                var geom = RunGeom(c, x.Dims.ToArray(), f.Dims.ToArray(), "input", null);
                 var y = c.Output(0, geom.OutDims);
                 if (x.DType == DType.Float32)
                     fixed (float* px = x.Raw<float>(), pf = f.Raw<float>(), py = y.Raw<float>()) ConvCore<float>.Forward(geom, px, pf, py, c.Pool);
@@ -69,12 +69,7 @@ namespace GraphDl.Ops
             {
                 var (f, dy) = (c.Input(1), c.Input(2));
                 var xs = Sizes(c.Input(0));
-                var geom = ConvPadding.AtRun(c, () =>
-                {
-                    var gm = ConvGeom.Make(xs, f.Dims.ToArray(), c.Attrs, "input_sizes");
-                    CheckBackprop(gm, new Shape(dy.Dims.ToArray()), "out_backprop");
-                    return gm;
-                });
+                var geom = RunGeom(c, xs, f.Dims.ToArray(), "input_sizes", dy);
                 var dx = c.Output(0, xs);
                 if (f.DType == DType.Float32)
                     fixed (float* pf = f.Raw<float>(), pdy = dy.Raw<float>(), pdx = dx.Raw<float>()) ConvCore<float>.BackpropInput(geom, pf, pdy, pdx, c.Pool);
@@ -109,12 +104,7 @@ namespace GraphDl.Ops
             {
                 var (x, dy) = (c.Input(0), c.Input(2));
                 var fs = Sizes(c.Input(1));
-                var geom = ConvPadding.AtRun(c, () =>
-                {
-                    var gm = ConvGeom.Make(x.Dims.ToArray(), fs, c.Attrs, "input");
-                    CheckBackprop(gm, new Shape(dy.Dims.ToArray()), "out_backprop");
-                    return gm;
-                });
+                var geom = RunGeom(c, x.Dims.ToArray(), fs, "input", dy);
                 var df = c.Output(0, fs);
                 if (x.DType == DType.Float32)
                     fixed (float* px = x.Raw<float>(), pdy = dy.Raw<float>(), pdf = df.Raw<float>()) ConvCore<float>.BackpropFilter(geom, px, pdy, pdf, c.Pool);
@@ -136,6 +126,16 @@ namespace GraphDl.Ops
             if (v.Rank != 1 || v.Size != 4) throw new ShapeError($"sizes must be a 4-vector, got shape {Shape.Format(v.Dims)}");
             return v.DType == DType.Int64 ? v.ToArray<long>().Select(x => checked((int)x)).ToArray() : v.ToArray<int>();
         }
+
+        /// <summary>The run-time geometry of input dims <paramref name="x"/> and filter dims <paramref name="f"/>, with
+        /// out_backprop <paramref name="dy"/> (the gradient ops) checked against the output shape; errors name the node.
+        /// Shared with the GPU kernels (GraphDl.Cuda).</summary>
+        internal static ConvGeom RunGeom(KernelContext c, int[] x, int[] f, string what, NDArray? dy) => ConvPadding.AtRun(c, () =>
+        {
+            var gm = ConvGeom.Make(x, f, c.Attrs, what);
+            if (dy != null) CheckBackprop(gm, new Shape(dy.Dims.ToArray()), "out_backprop");
+            return gm;
+        });
 
         /// <summary>out_backprop must have the forward output's shape.</summary>
         static void CheckBackprop(ConvGeom g, Shape dy, string what)

@@ -115,21 +115,25 @@ namespace GraphDl.Ops
             return g;
         }
 
-        enum Mode { Max, MaxGrad, MaxGradGrad, Avg, AvgGrad }
+        internal enum Mode { Max, MaxGrad, MaxGradGrad, Avg, AvgGrad }
+
+        /// <summary>The run-time geometry of one pooling kernel with its operands checked (<paramref name="b"/> the incoming
+        /// gradient of the grad modes); errors name the node. Shared with the GPU kernels (GraphDl.Cuda).</summary>
+        internal static ConvGeom RunGeom(KernelContext c, Mode mode, int[] xDims, NDArray? b, NDArray? origOut) => ConvPadding.AtRun(c, () =>
+        {
+            var gm = Geom(xDims, c.Attrs);
+            var outDims = new Shape(gm.OutDims);
+            if (origOut != null) Check(outDims, new Shape(origOut.Dims.ToArray()), "orig_output");
+            if (mode is Mode.MaxGrad or Mode.AvgGrad) Check(outDims, new Shape(b!.Dims.ToArray()), "grad");
+            if (mode == Mode.MaxGradGrad) Check(new Shape(xDims), new Shape(b!.Dims.ToArray()), "grad");
+            return gm;
+        });
 
         /// <summary>Runs one pooling kernel; <paramref name="a"/> is the original input (max modes, avg forward) and
         /// <paramref name="b"/> the incoming gradient (grad modes).</summary>
         static void Run(KernelContext c, Mode mode, int[] xDims, NDArray? a, NDArray? b, NDArray? origOut = null)
         {
-            var g = ConvPadding.AtRun(c, () =>
-            {
-                var gm = Geom(xDims, c.Attrs);
-                var outDims = new Shape(gm.OutDims);
-                if (origOut != null) Check(outDims, new Shape(origOut.Dims.ToArray()), "orig_output");
-                if (mode is Mode.MaxGrad or Mode.AvgGrad) Check(outDims, new Shape(b!.Dims.ToArray()), "grad");
-                if (mode == Mode.MaxGradGrad) Check(new Shape(xDims), new Shape(b!.Dims.ToArray()), "grad");
-                return gm;
-            });
+            var g = RunGeom(c, mode, xDims, b, origOut);
             bool toInput = mode is Mode.MaxGrad or Mode.AvgGrad;
             var y = c.Output(0, toInput ? xDims : g.OutDims);
             var dtype = (a ?? b)!.DType;
