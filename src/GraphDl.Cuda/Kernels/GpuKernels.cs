@@ -107,6 +107,11 @@ public static class GpuKernels
         // The CNN family (NHWC, as the CPU ops).
         Add(BiasOps.BiasAdd, BiasOp.BiasAdd, BiasOp.Kernels);
         Add(BiasOps.BiasAddGrad, BiasOp.BiasAddGrad, null);
+        Add(PoolOps.MaxPool, PoolOp.Of(PoolOps.Mode.Max), PoolOp.Kernels);
+        Add(PoolOps.MaxPoolGrad, PoolOp.Of(PoolOps.Mode.MaxGrad), null);
+        Add(PoolOps.MaxPoolGradGrad, PoolOp.Of(PoolOps.Mode.MaxGradGrad), null);
+        Add(PoolOps.AvgPool, PoolOp.Of(PoolOps.Mode.Avg), null);
+        Add(PoolOps.AvgPoolGrad, PoolOp.Of(PoolOps.Mode.AvgGrad), null, hostInputs: [0]);
 
         // Metadata-only ops: their CPU kernels touch no element, only dims (and host-side operands), so they run as is
         // on GPU arrays and yield views or forwards of them.

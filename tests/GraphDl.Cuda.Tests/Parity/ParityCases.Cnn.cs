@@ -20,5 +20,44 @@ public static partial class ParityCases
             yield return C($"BiasAddGrad {shape}", BiasOps.BiasAddGrad, Family.Data, (g, t) => g.BiasAddGrad(t[0]), Rand(dims));
         }
         yield return C("BiasAddGrad [3,5,7,1] (more rows than lanes)", BiasOps.BiasAddGrad, Family.Data, (g, t) => g.BiasAddGrad(t[0]), Rand(3, 5, 7, 1));
+
+        // ---- pooling: SAME and VALID, strides 1 and 2, square and oblong windows; "ties" draws from {1, 2, 3}, so most windows
+        // hold their maximum more than once (the gradient must go to the first one, in row-major order, as on the CPU).
+        var pools = new (int[] x, int[] k, int[] s, bool same, bool ties)[]
+        {
+            ([2, 5, 7, 3], [3, 3], [2, 2], true, false),
+            ([1, 7, 5, 5], [3, 3], [1, 1], false, false),
+            ([3, 5, 5, 1], [2, 2], [2, 2], false, false),
+            ([1, 6, 7, 3], [2, 2], [1, 1], true, false),
+            ([1, 5, 7, 3], [2, 3], [2, 1], true, false),
+            ([2, 5, 7, 3], [3, 3], [2, 2], true, true),
+            ([1, 7, 5, 5], [3, 3], [1, 1], false, true),
+            ([0, 5, 5, 3], [3, 3], [2, 2], true, false),
+        };
+        foreach (var (xd, k, st, same, ties) in pools)
+        {
+            string pad = same ? "SAME" : "VALID";
+            string name = $"{Shape.Format(xd)} k{k[0]}x{k[1]} s{st[0]}x{st[1]} {pad}{(ties ? " ties" : "")}{(xd[0] == 0 ? " empty batch" : "")}";
+            int[] yd = [xd[0], ConvPadding.Compute(xd[1], k[0], st[0], 1, same).Out, ConvPadding.Compute(xd[2], k[1], st[1], 1, same).Out, xd[3]];
+            var attrs = new Attrs { ["ksize"] = new[] { 1, k[0], k[1], 1 }, ["strides"] = new[] { 1, st[0], st[1], 1 }, ["padding"] = pad, ["data_format"] = "NHWC" };
+            var x = ties ? Ties(xd) : Rand(xd);
+            yield return C($"MaxPool {name}", PoolOps.MaxPool, Family.Data, (g, t) => g.MaxPool(t[0], k, st, pad), x);
+            yield return C($"MaxPoolGrad {name}", PoolOps.MaxPoolGrad, Family.Data,
+                (g, t) => g.MaxPoolGrad(t[0], g.MaxPool(t[0], k, st, pad), t[1], k, st, pad), x, Rand(yd));
+            yield return C($"MaxPoolGradGrad {name}", PoolOps.MaxPoolGradGrad, Family.Data,
+                (g, t) => g.AddOp(PoolOps.MaxPoolGradGrad, [t[0], g.MaxPool(t[0], k, st, pad), t[1]], attrs).Outputs[0], x, Rand(xd));
+            if (ties) continue;
+            yield return C($"AvgPool {name}", PoolOps.AvgPool, Family.Data, (g, t) => g.AvgPool(t[0], k, st, pad), x);
+            yield return C($"AvgPoolGrad {name}", PoolOps.AvgPoolGrad, Family.Data,
+                (g, t) => g.AvgPoolGrad(g.Const(NDArray.From(xd)), t[0], k, st, pad), Rand(yd));
+        }
+    }
+
+    /// <summary>Values drawn from {1, 2, 3}: pooling windows with repeated maxima.</summary>
+    static NDArray Ties(params int[] dims)
+    {
+        var r = new Random(seed++);
+        int n = dims.Aggregate(1, (a, b) => a * b);
+        return NDArray.From(Enumerable.Range(0, n).Select(_ => (float)(1 + r.Next(3))).ToArray(), dims);
     }
 }
