@@ -28,7 +28,6 @@ public static class CpuOnlyOps
         [ArrayOps.InvertPermutation] = HostMeta, [SequenceOps.Range] = HostMeta,
         [RandomOps.RandomUniform] = Random, [RandomOps.RandomStandardNormal] = Random, [RandomOps.TruncatedNormal] = Random, [RandomOps.RandomShuffle] = Random,
         [ConvOps.Conv2D] = Cnn, [ConvOps.Conv2DBackpropInput] = Cnn, [ConvOps.Conv2DBackpropFilter] = Cnn,
-        [LrnOps.LRN] = Cnn, [LrnOps.LRNGrad] = Cnn,
         [RnnSequenceOps.RnnSequence] = Rnn, [RnnSequenceOps.RnnSequenceGrad] = Rnn, [RnnSequenceOps.GruSequence] = Rnn,
         [RnnSequenceOps.GruSequenceGrad] = Rnn, [RnnSequenceOps.LstmSequence] = Rnn, [RnnSequenceOps.LstmSequenceGrad] = Rnn,
         [SummaryOps.ScalarSummary] = Summary, [SummaryOps.HistogramSummary] = Summary, [SummaryOps.ImageSummary] = Summary,

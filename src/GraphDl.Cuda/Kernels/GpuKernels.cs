@@ -107,6 +107,8 @@ public static class GpuKernels
         // The CNN family (NHWC, as the CPU ops).
         Add(BiasOps.BiasAdd, BiasOp.BiasAdd, BiasOp.Kernels);
         Add(BiasOps.BiasAddGrad, BiasOp.BiasAddGrad, null);
+        Add(LrnOps.LRN, LrnOp.Lrn, LrnOp.Kernels);
+        Add(LrnOps.LRNGrad, LrnOp.LrnGrad, null);
         Add(PoolOps.MaxPool, PoolOp.Of(PoolOps.Mode.Max), PoolOp.Kernels);
         Add(PoolOps.MaxPoolGrad, PoolOp.Of(PoolOps.Mode.MaxGrad), null);
         Add(PoolOps.MaxPoolGradGrad, PoolOp.Of(PoolOps.Mode.MaxGradGrad), null);

@@ -51,6 +51,25 @@ public static partial class ParityCases
             yield return C($"AvgPoolGrad {name}", PoolOps.AvgPoolGrad, Family.Data,
                 (g, t) => g.AvgPoolGrad(g.Const(NDArray.From(xd)), t[0], k, st, pad), Rand(yd));
         }
+
+        // ---- LRN / LRNGrad: radius clipped at both ends, radius past the depth, one channel, an empty batch.
+        var lrns = new (int[] x, int r, double bias, double alpha, double beta)[]
+        {
+            ([2, 3, 5, 5], 2, 1.5, 0.3, 0.75),
+            ([1, 5, 3, 3], 1, 1, 1, 0.5),
+            ([3, 3, 1, 1], 5, 2, 0.5, 0.6),
+            ([1, 3, 3, 7], 5, 1, 1e-2, 0.75),
+            ([0, 3, 3, 5], 2, 1, 1, 0.5),
+        };
+        foreach (var (xd, r, bias, alpha, beta) in lrns)
+        {
+            string name = $"{Shape.Format(xd)} r{r} bias {bias} alpha {alpha} beta {beta}{(xd[0] == 0 ? " empty batch" : "")}";
+            var attrs = new Attrs { ["depth_radius"] = r, ["bias"] = bias, ["alpha"] = alpha, ["beta"] = beta };
+            var x = Rand(xd);
+            yield return C($"LRN {name}", LrnOps.LRN, Family.Transcendental, (g, t) => g.Lrn(t[0], r, bias, alpha, beta), x);
+            yield return C($"LRNGrad {name}", LrnOps.LRNGrad, Family.Transcendental,
+                (g, t) => g.AddOp(LrnOps.LRNGrad, [t[1], t[0], g.Lrn(t[0], r, bias, alpha, beta)], attrs).Outputs[0], x, Rand(xd));
+        }
     }
 
     /// <summary>Values drawn from {1, 2, 3}: pooling windows with repeated maxima.</summary>
