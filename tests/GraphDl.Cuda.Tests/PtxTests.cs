@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Reflection;
 using GraphDl.Cuda.Kernels;
 using ILGPU;
 using ILGPU.Backends;
@@ -42,6 +43,22 @@ public class PtxTests
         }
         TestContext.Out.WriteLine($"{methods.Count} kernels compiled to PTX in {sw.Elapsed.TotalSeconds:F1} s");
         Assert.That(failures, Is.Empty);
+    }
+
+    /// <summary>The PTX test compiles what the ops register in their kernel lists: every public kernel method of every
+    /// <c>*Kernels</c> class (an ILGPU entry point: returns void, takes an ArrayView) must be in those lists.</summary>
+    [Test]
+    public void EveryKernelMethod_IsInTheKernelLists()
+    {
+        var listed = GpuKernels.AllKernelMethods().Select(m => m.IsGenericMethod ? m.GetGenericMethodDefinition() : m).ToHashSet();
+        var classes = typeof(GpuKernels).Assembly.GetTypes()
+            .Where(t => t.IsPublic && t.IsAbstract && t.IsSealed && t.Name.EndsWith("Kernels") && t != typeof(GpuKernels)).ToList();
+        var entryPoints = classes.SelectMany(t => t.GetMethods(BindingFlags.Public | BindingFlags.Static | BindingFlags.DeclaredOnly))
+            .Where(m => m.ReturnType == typeof(void) && m.GetParameters().Any(p => p.ParameterType.IsGenericType && p.ParameterType.GetGenericTypeDefinition() == typeof(ArrayView<>)))
+            .ToList();
+        Assert.That(classes.Select(t => t.Name), Does.Contain("ConvKernels").And.Contain("PoolKernels").And.Contain("LrnKernels").And.Contain("BiasKernels"));
+        var missing = entryPoints.Where(m => !listed.Contains(m)).Select(m => $"{m.DeclaringType!.Name}.{m.Name}").ToList();
+        Assert.That(missing, Is.Empty, "kernel methods the PTX test does not compile");
     }
 
     static string Describe(System.Reflection.MethodInfo m) =>

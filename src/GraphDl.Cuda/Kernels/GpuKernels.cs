@@ -107,6 +107,9 @@ public static class GpuKernels
         // The CNN family (NHWC, as the CPU ops).
         Add(BiasOps.BiasAdd, BiasOp.BiasAdd, BiasOp.Kernels);
         Add(BiasOps.BiasAddGrad, BiasOp.BiasAddGrad, null);
+        Add(ConvOps.Conv2D, ConvOp.Forward, ConvOp.Kernels);
+        Add(ConvOps.Conv2DBackpropInput, ConvOp.BackpropInput, null, hostInputs: [0]);
+        Add(ConvOps.Conv2DBackpropFilter, ConvOp.BackpropFilter, null, hostInputs: [1]);
         Add(LrnOps.LRN, LrnOp.Lrn, LrnOp.Kernels);
         Add(LrnOps.LRNGrad, LrnOp.LrnGrad, null);
         Add(PoolOps.MaxPool, PoolOp.Of(PoolOps.Mode.Max), PoolOp.Kernels);

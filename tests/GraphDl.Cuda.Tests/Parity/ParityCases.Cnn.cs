@@ -70,6 +70,31 @@ public static partial class ParityCases
             yield return C($"LRNGrad {name}", LrnOps.LRNGrad, Family.Transcendental,
                 (g, t) => g.AddOp(LrnOps.LRNGrad, [t[1], t[0], g.Lrn(t[0], r, bias, alpha, beta)], attrs).Outputs[0], x, Rand(xd));
         }
+
+        // ---- Conv2D and its two gradients: 1, 3, 5 in/out channels, SAME (symmetric and asymmetric padding) and VALID,
+        // strides 1 and 2 (also unequal), dilation 2, an empty batch. Inputs in [-1, 1].
+        var convs = new (int[] x, int[] f, int[] st, int[] dl, bool same)[]
+        {
+            ([2, 5, 7, 3], [3, 3, 3, 5], [1, 1], [1, 1], true),
+            ([1, 7, 5, 1], [3, 3, 1, 3], [2, 2], [1, 1], false),
+            ([3, 5, 5, 5], [2, 3, 5, 1], [2, 2], [1, 1], true),
+            ([1, 7, 7, 3], [3, 3, 3, 3], [1, 1], [2, 2], true),
+            ([2, 7, 5, 1], [2, 2, 1, 5], [2, 2], [2, 2], false),
+            ([1, 6, 7, 3], [3, 2, 3, 3], [2, 1], [1, 1], true),
+            ([0, 5, 5, 3], [3, 3, 3, 5], [1, 1], [1, 1], true),
+        };
+        foreach (var (xd, fd, st, dl, same) in convs)
+        {
+            string pad = same ? "SAME" : "VALID";
+            string name = $"{Shape.Format(xd)} * {Shape.Format(fd)} s{st[0]}x{st[1]} d{dl[0]} {pad}{(xd[0] == 0 ? " empty batch" : "")}";
+            int[] yd = [xd[0], ConvPadding.Compute(xd[1], fd[0], st[0], dl[0], same).Out, ConvPadding.Compute(xd[2], fd[1], st[1], dl[1], same).Out, fd[3]];
+            var (x, f, dy) = (RandIn(-1, 1, xd), RandIn(-1, 1, fd), RandIn(-1, 1, yd));
+            yield return C($"Conv2D {name}", ConvOps.Conv2D, Family.Conv, (g, t) => g.Conv2D(t[0], t[1], st, pad, dl), x, f);
+            yield return C($"Conv2DBackpropInput {name}", ConvOps.Conv2DBackpropInput, Family.Conv,
+                (g, t) => g.Conv2DBackpropInput(g.Const(NDArray.From(xd)), t[0], t[1], st, pad, dl), f, dy);
+            yield return C($"Conv2DBackpropFilter {name}", ConvOps.Conv2DBackpropFilter, Family.Conv,
+                (g, t) => g.Conv2DBackpropFilter(t[0], g.Const(NDArray.From(fd)), t[1], st, pad, dl), x, dy);
+        }
     }
 
     /// <summary>Values drawn from {1, 2, 3}: pooling windows with repeated maxima.</summary>
