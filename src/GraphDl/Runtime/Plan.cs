@@ -38,6 +38,20 @@ internal sealed class Plan
     public long Key;
     public int StepCopies;
 
+    /// <summary>For a specialization: the feed dims it is for (in <see cref="Feeds"/> order), and the general plan.</summary>
+    public int[][]? FeedDims;
+    public Plan? General;
+
+    /// <summary>A general plan's specializations on feed dims (<see cref="PlanSpecializer"/>), replaced whole when one is
+    /// added (readers take the array without a lock). An entry whose plan is this plan itself records dims that are not
+    /// specialized (the first run contradicted the shape rules), so they are not tried again.</summary>
+    public volatile Specialization[] Specializations = [];
+
+    /// <summary>At most this many feed-dims specializations per plan; further dims run the general plan.</summary>
+    public const int MaxSpecializations = 8;
+
+    public sealed record Specialization(int[][] FeedDims, Plan Plan);
+
     readonly Stack<Frame> frames = new();
 
     /// <summary>One idle frame kept outside the locked stack: a single-threaded caller rents and returns it with one
@@ -97,7 +111,7 @@ internal sealed class Plan
 
     /// <summary>Buffer lifetimes: a slot's buffer goes back to the frame's pool after its last reader (fetched slots
     /// live to the end); an aliasing op keeps its input's buffer alive as long as its own output.</summary>
-    static void PlanLifetimes(List<Step> steps, int slots, int[] fetchSlots)
+    internal static void PlanLifetimes(List<Step> steps, int slots, int[] fetchSlots)
     {
         var last = new int[slots];
         Array.Fill(last, -1);
