@@ -62,7 +62,8 @@ internal static class PlanSpecializer
         || d.Name == "Rank";
 
     /// <summary>Ops that pass input 0 through unchanged.</summary>
-    static bool PassThrough(OpDef d) => d == StateOps.Identity || d == StateOps.StopGradient || d == StateOps.PlaceholderWithDefault;
+    static bool PassThrough(OpDef d) => d == StateOps.Identity || d == StateOps.StopGradient || d == StateOps.PlaceholderWithDefault
+        || d == CompareOps.Cast;   // to its own dtype (checked by the caller)
 
     /// <summary>Ops that pass input 0 through when their output has its dims.</summary>
     static bool SameDimsPassThrough(OpDef d) => d == ShapeOps.SumToShape || d == ShapeOps.BroadcastTo || d == ShapeOps.Reshape;
@@ -157,7 +158,11 @@ internal static class PlanSpecializer
                 constSlots.Add(s);
                 constValues.Add(value[s]!);
             }
-        Plan.PlanLifetimes(steps, n, fetchSlots);
+        var buffers = AssignBuffers(steps, n, fetchSlots, exact);
+        Plan.PlanLifetimes(steps, n, fetchSlots, buffers.BufferOf);
+        var persistent = new bool[n];
+        foreach (var s in constSlots) persistent[s] = true;
+        for (int s = 0; s < n; s++) persistent[s] |= buffers.BufferOf[s] >= 0;
         var array = steps.ToArray();
         return new Plan
         {
@@ -165,7 +170,52 @@ internal static class PlanSpecializer
             ConstSlots = constSlots.ToArray(), ConstValues = constValues.ToArray(),
             FeedSlots = plan.FeedSlots, FetchSlots = fetchSlots, SlotCount = n, FetchDevices = plan.FetchDevices,
             Key = plan.Key, StepCopies = steps.Count(st => st.Node == null), FeedDims = feedDims, General = plan,
+            BufferOf = buffers.BufferOf, BoundDims = buffers.Dims, BufferTypes = buffers.Types, BufferLengths = buffers.Lengths,
+            ClearSlots = Enumerable.Range(0, n).Where(s => !persistent[s]).ToArray(),
         };
+    }
+
+    /// <summary>Static buffers for the outputs of pure CPU kernels whose dims are known (not for aliasing ops, whose outputs
+    /// may be their inputs): a slot takes a free buffer of its dtype, or a new one, and frees it after its last reader, so
+    /// two slots share a buffer only when their lifetimes do not overlap (a step's output never shares with its inputs).</summary>
+    static (int[] BufferOf, int[]?[] Dims, DType[] Types, int[] Lengths) AssignBuffers(List<Plan.Step> steps, int n, int[] fetchSlots, int[]?[] exact)
+    {
+        var last = Plan.LastUses(steps, n, fetchSlots);
+        var bufferOf = new int[n];
+        Array.Fill(bufferOf, -1);
+        var dims = new int[]?[n];
+        var types = new List<DType>();
+        var lengths = new List<int>();
+        var busyUntil = new List<int>();   // per buffer: the last step that reads what it holds
+        for (int k = 0; k < steps.Count; k++)
+        {
+            var st = steps[k];
+            if (st.Node == null || st.Cpu == null || st.Node.Def.Stateful || st.Node.Def.Aliases) continue;
+            for (int o = 0; o < st.Node.Outputs.Length; o++)
+            {
+                int slot = st.OutBase + o;
+                var d = exact[slot];
+                var dtype = st.Node.Outputs[o].DType;
+                if (d == null || dtype == DType.String) continue;
+                long size = NDArray.Product(d);
+                if (size > int.MaxValue) continue;
+                int best = -1;
+                for (int b = 0; b < types.Count; b++)
+                    if (busyUntil[b] < k && types[b] == dtype && (best < 0 || Math.Abs(lengths[b] - size) < Math.Abs(lengths[best] - size))) best = b;
+                if (best < 0)
+                {
+                    best = types.Count;
+                    types.Add(dtype);
+                    lengths.Add(0);
+                    busyUntil.Add(0);
+                }
+                lengths[best] = Math.Max(lengths[best], (int)size);
+                busyUntil[best] = Math.Max(k, last[slot]);
+                bufferOf[slot] = best;
+                dims[slot] = d;
+            }
+        }
+        return (bufferOf, dims, types.ToArray(), lengths.ToArray());
     }
 
     /// <summary>True if the first run recorded every output's value, with the dims inferred for it.</summary>

@@ -125,7 +125,13 @@ public sealed class Session : IDisposable
         finally
         {
             for (int s = 0; s < frame.Owned.Length; s++) frame.Release(s);
-            Array.Clear(frame.Values);
+            if (plan.BufferOf == null) Array.Clear(frame.Values);
+            else
+            {
+                // A specialized plan's folded values and static buffers stay for the next run.
+                var values = frame.Values;
+                foreach (var s in plan.ClearSlots) values[s] = null;
+            }
             plan.Return(frame);
         }
     }
@@ -150,9 +156,12 @@ public sealed class Session : IDisposable
         // The untraced loop: no clock reads, the CPU kernel delegate called directly, one protected region for all steps.
         var ctx = frame.Context;
         var values = frame.Values;
-        var constSlots = plan.ConstSlots;
-        var constValues = plan.ConstValues;
-        for (int c = 0; c < constSlots.Length; c++) values[constSlots[c]] = constValues[c];
+        if (plan.BufferOf == null)
+        {
+            var constSlots = plan.ConstSlots;
+            var constValues = plan.ConstValues;
+            for (int c = 0; c < constSlots.Length; c++) values[constSlots[c]] = constValues[c];
+        }
         var steps = plan.RunSteps;
         int k = 0;
         try
@@ -273,7 +282,8 @@ public sealed class Session : IDisposable
             var v = frame.Values[step.OutBase + i];
             if (v == null) continue;
             outs.Add((v.DType, v.Dims.ToArray()));
-            if (ReferenceEquals(frame.Owned[step.OutBase + i], v) || step.Node == null) bytes += (long)v.Size * v.DType.Size();
+            if (ReferenceEquals(frame.Owned[step.OutBase + i], v) || ReferenceEquals(frame.Bound?[step.OutBase + i], v) || step.Node == null)
+                bytes += (long)v.Size * v.DType.Size();
         }
         string name = step.Node?.Name ?? $"_copy_to_{step.Device.Name.Trim('/').Replace(':', '_')}/{step.Inputs[0]}";
         trace.Nodes.Add(new NodeTrace(name, step.Node?.Type ?? "_Copy", step.Device.Name, wallMicros, Math.Max(nanos, 1), outs, bytes,
