@@ -124,7 +124,9 @@ public sealed class Session : IDisposable
         }
         finally
         {
-            for (int s = 0; s < frame.Owned.Length; s++) frame.Release(s);
+            var owned = frame.Owned;
+            for (int s = 0; s < owned.Length; s++)
+                if (owned[s] != null) frame.Release(s);
             if (plan.BufferOf == null) Array.Clear(frame.Values);
             else
             {
