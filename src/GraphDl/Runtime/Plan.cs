@@ -38,6 +38,10 @@ internal sealed class Plan
     public long Key;
     public int StepCopies;
 
+    /// <summary>True when every step runs on the host (no other device, no copies): only such plans are specialized, so
+    /// that a plan with device steps keeps one set of device buffers per frame (a specialization would hold its own).</summary>
+    public bool HostOnly;
+
     /// <summary>For a specialization: the feed dims it is for (in <see cref="Feeds"/> order), and the general plan.</summary>
     public int[][]? FeedDims;
     public Plan? General;
@@ -246,6 +250,7 @@ internal sealed class Plan
             Feeds = feeds, Fetches = fetches, Targets = targets, Steps = steps.ToArray(),
             FeedSlots = feedSlots, FetchSlots = fetchSlots, SlotCount = slots,
             FetchDevices = fetchSlots.Select(s => deviceOfSlot[s]).ToArray(), StepCopies = copyCount,
+            HostOnly = steps.TrueForAll(st => st.Node != null && st.Host) && feedSlots.All(f => deviceOfSlot[f].IsHost),
         };
     }
 }

@@ -50,7 +50,8 @@ internal sealed class Observation
 /// specialization is built from that run and checked against it: if any inferred dims differ from the dims the run
 /// produced (a shape rule that claims more than it knows), the dims are not specialized at all. Shapes that depend on
 /// values (a <c>Reshape</c> to a fed shape, <c>Where</c>) are never known, because their shape rules do not know them
-/// either. Steps placed on other devices, and copies, are kept as they are.
+/// either. Only plans whose steps all run on the host are specialized (<see cref="Plan.HostOnly"/>); the folding and
+/// aliasing also check that a step runs on the CPU, so that device steps and copies would be kept as they are.
 /// </remarks>
 internal static class PlanSpecializer
 {

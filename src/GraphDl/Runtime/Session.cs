@@ -26,7 +26,8 @@ public sealed class SessionOptions
     /// <summary>Specialize run plans on the dims of their feeds (on by default): from the second run with given feed dims,
     /// shape bookkeeping that those dims fix (<c>Shape</c>, <c>Size</c>, <c>ZerosLike</c> of known shapes, sums and
     /// broadcasts to the shape a tensor already has, and whatever is computed from constants alone) is done once instead
-    /// of every run. Results are bit-identical either way; off runs every op of the graph as built.</summary>
+    /// of every run. Results are bit-identical either way; off runs every op of the graph as built. Plans with steps on
+    /// other devices (GPUs) are not specialized.</summary>
     public bool OptimizePlans { get; init; } = true;
 }
 
@@ -94,7 +95,7 @@ public sealed class Session : IDisposable
         var plan = GetPlan(feeds, fetches, targets);
         for (int i = 0; i < feeds.Length; i++) CheckFeed(feeds[i].Item1, feeds[i].Item2);
         Observation? observe = null;
-        if (Options.OptimizePlans)
+        if (Options.OptimizePlans && plan.HostOnly)
         {
             var special = FindSpecialization(plan, feeds);
             if (special != null) plan = special;
@@ -340,7 +341,7 @@ public sealed class Session : IDisposable
     internal Plan PlanFor((Tensor, NDArray)[] feeds, Tensor[] fetches, Operation[] targets)
     {
         var plan = GetPlan(feeds, fetches, targets);
-        return Options.OptimizePlans ? FindSpecialization(plan, feeds) ?? plan : plan;
+        return Options.OptimizePlans && plan.HostOnly ? FindSpecialization(plan, feeds) ?? plan : plan;
     }
 
     /// <summary>The plan of the last run: a loop that repeats one call finds it by comparing references, in order.</summary>
