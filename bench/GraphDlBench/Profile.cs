@@ -87,6 +87,12 @@ public static class Profile
             Console.WriteLine($"logistic regression: the step's plan holds {ops.Count} ops: " +
                 string.Join(", ", ops.GroupBy(o => o.Type).OrderByDescending(x => x.Count()).Select(x => $"{x.Key}×{x.Count()}")));
             double full = Time(() => lr.Step(), seconds);
+            // What a run executes after plan specialization on the feed dims (SessionOptions.OptimizePlans): a traced run
+            // records the steps of the plan it ran.
+            var trace = new StepTrace();
+            lr.Session.Run([lr.Loss], lr.Feeds, [lr.Train], new RunOptions { TraceLevel = RunTraceLevel.FullTrace }, trace);
+            Console.WriteLine($"  specialized on the feed dims, a run executes {trace.Nodes.Count} ops: " +
+                string.Join(", ", trace.Nodes.GroupBy(n => n.OpType).OrderByDescending(x => x.Count()).Select(x => $"{x.Key}×{x.Count()}")));
             Report("logistic-regression step (copy feeds + Run(loss, train) + Item)", full, AllocPer(() => lr.Step()));
             var data = Cases.LogRegData(64, 32, 16);
             var xFeed = new float[32 * 64];

@@ -16,9 +16,11 @@ internal static class ConstantFolding
     }
 
     /// <summary>An int vector input known at build time (axes, shapes), else null.</summary>
-    public static int[]? Ints(Tensor t)
+    public static int[]? Ints(Tensor t) => Ints(TryGetValue(t));
+
+    /// <summary>An int vector value as ints, else null (null or not an integer dtype).</summary>
+    public static int[]? Ints(NDArray? v)
     {
-        var v = TryGetValue(t);
         if (v == null) return null;
         return v.DType switch
         {

@@ -48,6 +48,18 @@ public sealed class InferContext
 {
     internal InferContext(Graph graph, Tensor[] inputs, Attrs attrs) { Graph = graph; Inputs = inputs; Attrs = attrs; }
 
+    /// <summary>A context that knows more than the graph: the shapes and values that a run plan specialized on its feed
+    /// shapes has worked out (<see cref="Runtime.PlanSpecializer"/>). A null shape falls back to the static shape; a null
+    /// value means unknown (no fallback to build-time folding, which cannot know that the run feeds a tensor).</summary>
+    internal InferContext(Graph graph, Tensor[] inputs, Attrs attrs, Shape?[] shapes, NDArray?[] values) : this(graph, inputs, attrs)
+    {
+        shapeOverride = shapes;
+        valueOverride = values;
+    }
+
+    readonly Shape?[]? shapeOverride;
+    readonly NDArray?[]? valueOverride;
+
     /// <summary>The graph.</summary>
     public Graph Graph { get; }
     /// <summary>The inputs.</summary>
@@ -55,11 +67,22 @@ public sealed class InferContext
     /// <summary>The attributes.</summary>
     public Attrs Attrs { get; }
     /// <summary>Static shape of input <paramref name="i"/>.</summary>
-    public Shape Shape(int i) => Inputs[i].Shape;
+    public Shape Shape(int i) => shapeOverride?[i] ?? Inputs[i].Shape;
     /// <summary>Dtype of input <paramref name="i"/>.</summary>
     public DType DType(int i) => Inputs[i].DType;
     /// <summary>The value of input <paramref name="i"/> when it is known at build time, else null.</summary>
-    public NDArray? Constant(int i) => ConstantFolding.TryGetValue(Inputs[i]);
+    public NDArray? Constant(int i) => valueOverride != null ? valueOverride[i] : ConstantFolding.TryGetValue(Inputs[i]);
+    /// <summary>Input <paramref name="i"/> as an int vector (axes, dims) when its value is known at build time, else null.</summary>
+    public int[]? Ints(int i) => ConstantFolding.Ints(Constant(i));
+    /// <summary>The shape that int-vector input <paramref name="i"/> describes, as far as it is known at build time (TF's
+    /// <c>constant_value_as_shape</c>).</summary>
+    public Shape AsShape(int i)
+    {
+        if (valueOverride == null) return ConstantFolding.AsShape(Inputs[i]);
+        if (ConstantFolding.Ints(valueOverride[i]) is { } dims) return new Shape(dims);
+        var s = Shape(i);
+        return s.Rank == 1 && s[0] >= 0 ? GraphDl.Shape.UnknownOfRank(s[0]) : GraphDl.Shape.Unknown;
+    }
     /// <summary>A single-output result.</summary>
     public static OutputSpec[] One(DType t, Shape s) => [new(t, s)];
 }

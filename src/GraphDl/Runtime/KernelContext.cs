@@ -48,6 +48,13 @@ public sealed class KernelContext
         var step = this.step;
         var frame = this.frame;
         int slot = step.OutBase + i;
+        // A specialized plan's static buffer, allocated with the frame: the kernel asks for the dims it was planned with.
+        if (frame.Bound is { } bound && bound[slot] is { } fixedBuf && fixedBuf.DType == dtype && fixedBuf.dims.AsSpan().SequenceEqual(dims))
+        {
+            var values = frame.Values;
+            if (!ReferenceEquals(values[slot], fixedBuf)) values[slot] = fixedBuf;
+            return fixedBuf;
+        }
         if (frame.Owned[slot] != null) frame.Release(slot);
         long n = NDArray.Product(dims);
         var device = step.Host ? null : step.Device;

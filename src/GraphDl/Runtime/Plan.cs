@@ -38,6 +38,34 @@ internal sealed class Plan
     public long Key;
     public int StepCopies;
 
+    /// <summary>True when every step runs on the host (no other device, no copies): only such plans are specialized, so
+    /// that a plan with device steps keeps one set of device buffers per frame (a specialization would hold its own).</summary>
+    public bool HostOnly;
+
+    /// <summary>For a specialization: the feed dims it is for (in <see cref="Feeds"/> order), and the general plan.</summary>
+    public int[][]? FeedDims;
+    public Plan? General;
+
+    /// <summary>A general plan's specializations on feed dims (<see cref="PlanSpecializer"/>), replaced whole when one is
+    /// added (readers take the array without a lock). An entry whose plan is this plan itself records dims that are not
+    /// specialized (the first run contradicted the shape rules), so they are not tried again.</summary>
+    public volatile Specialization[] Specializations = [];
+
+    /// <summary>A specialization's static buffers: the buffer each slot writes into (-1: none, the slot takes pool buffers
+    /// at run time), with its dims; and each buffer's dtype and length. Every frame allocates them once and keeps them, with
+    /// the folded values, in its slots across runs (a kernel's <see cref="KernelContext.Output(int, ReadOnlySpan{int}, DType)"/>
+    /// then only checks the dims); <see cref="ClearSlots"/> are the other slots, emptied after each run.</summary>
+    public int[]? BufferOf;
+    public int[]?[] BoundDims = [];
+    public DType[] BufferTypes = [];
+    public int[] BufferLengths = [];
+    public int[] ClearSlots = [];
+
+    /// <summary>At most this many feed-dims specializations per plan; further dims run the general plan.</summary>
+    public const int MaxSpecializations = 8;
+
+    public sealed record Specialization(int[][] FeedDims, Plan Plan);
+
     readonly Stack<Frame> frames = new();
 
     /// <summary>One idle frame kept outside the locked stack: a single-threaded caller rents and returns it with one
@@ -50,7 +78,7 @@ internal sealed class Plan
         if (f != null) return f;
         lock (frames)
             if (frames.Count > 0) return frames.Pop();
-        return new Frame(SlotCount, s);
+        return new Frame(this, s);
     }
 
     public void Return(Frame f)
@@ -97,7 +125,18 @@ internal sealed class Plan
 
     /// <summary>Buffer lifetimes: a slot's buffer goes back to the frame's pool after its last reader (fetched slots
     /// live to the end); an aliasing op keeps its input's buffer alive as long as its own output.</summary>
-    static void PlanLifetimes(List<Step> steps, int slots, int[] fetchSlots)
+    internal static void PlanLifetimes(List<Step> steps, int slots, int[] fetchSlots, int[]? bufferOf = null)
+    {
+        var last = LastUses(steps, slots, fetchSlots);
+        var release = new List<int>[steps.Count];
+        for (int s = 0; s < slots; s++)
+            if (last[s] >= 0 && last[s] < steps.Count && (bufferOf == null || bufferOf[s] < 0)) (release[last[s]] ??= []).Add(s);
+        for (int k = 0; k < steps.Count; k++) steps[k].Release = release[k]?.ToArray() ?? [];
+    }
+
+    /// <summary>The index of each slot's last reader (int.MaxValue for fetched slots, -1 for slots no step touches); a
+    /// slot no one reads lives until the end of its own step, and an aliasing op's input lives as long as its output.</summary>
+    internal static int[] LastUses(List<Step> steps, int slots, int[] fetchSlots)
     {
         var last = new int[slots];
         Array.Fill(last, -1);
@@ -116,10 +155,7 @@ internal sealed class Plan
             int i = steps[k].Inputs[0];
             for (int o = 0; o < node.Outputs.Length; o++) last[i] = Math.Max(last[i], last[steps[k].OutBase + o]);
         }
-        var release = new List<int>[steps.Count];
-        for (int s = 0; s < slots; s++)
-            if (last[s] >= 0 && last[s] < steps.Count) (release[last[s]] ??= []).Add(s);
-        for (int k = 0; k < steps.Count; k++) steps[k].Release = release[k]?.ToArray() ?? [];
+        return last;
     }
 
     public static Plan Build(Session session, Tensor[] feeds, Tensor[] fetches, Operation[] targets)
@@ -214,6 +250,7 @@ internal sealed class Plan
             Feeds = feeds, Fetches = fetches, Targets = targets, Steps = steps.ToArray(),
             FeedSlots = feedSlots, FetchSlots = fetchSlots, SlotCount = slots,
             FetchDevices = fetchSlots.Select(s => deviceOfSlot[s]).ToArray(), StepCopies = copyCount,
+            HostOnly = steps.TrueForAll(st => st.Node != null && st.Host) && feedSlots.All(f => deviceOfSlot[f].IsHost),
         };
     }
 }
@@ -238,8 +275,12 @@ internal sealed class Frame
     public readonly NDArray?[] Preferred;
     public readonly KernelContext Context;
 
-    public Frame(int slots, Session s)
+    /// <summary>A specialized plan's static output buffers, by slot (null for a general plan; see <see cref="Plan.BufferOf"/>).</summary>
+    public readonly NDArray?[]? Bound;
+
+    public Frame(Plan plan, Session s)
     {
+        int slots = plan.SlotCount;
         Values = new NDArray?[slots];
         Owned = new NDArray?[slots];
         Views = new NDArray?[slots];
@@ -247,6 +288,17 @@ internal sealed class Frame
         Dims = new int[]?[slots];
         Preferred = new NDArray?[slots];
         Context = new KernelContext(s) { frame = this };
+        if (plan.BufferOf is { } bufferOf)
+        {
+            // Folded values and static buffers stay in their slots across runs.
+            for (int c = 0; c < plan.ConstSlots.Length; c++) Values[plan.ConstSlots[c]] = plan.ConstValues[c];
+            var buffers = new Array[plan.BufferLengths.Length];
+            for (int b = 0; b < buffers.Length; b++) buffers[b] = NDArray.Zeros(plan.BufferTypes[b], plan.BufferLengths[b]).data;
+            Bound = new NDArray?[slots];
+            for (int slot = 0; slot < slots; slot++)
+                if (bufferOf[slot] >= 0)
+                    Values[slot] = Bound[slot] = new NDArray(plan.BufferTypes[bufferOf[slot]], buffers[bufferOf[slot]], (int[])plan.BoundDims[slot]!.Clone());
+        }
     }
 
     /// <summary>A free buffer of this dtype and device holding <paramref name="n"/> elements: the slot's buffer from the

@@ -23,6 +23,12 @@ public sealed class SessionOptions
     public Action<string>? PlacementLog { get; init; }
     /// <summary>Where warnings go (graph growing between runs); defaults to <see cref="Warnings.Sink"/>.</summary>
     public Action<string>? WarningSink { get; init; }
+    /// <summary>Specialize run plans on the dims of their feeds (on by default): from the second run with given feed dims,
+    /// shape bookkeeping that those dims fix (<c>Shape</c>, <c>Size</c>, <c>ZerosLike</c> of known shapes, sums and
+    /// broadcasts to the shape a tensor already has, and whatever is computed from constants alone) is done once instead
+    /// of every run. Results are bit-identical either way; off runs every op of the graph as built. Plans with steps on
+    /// other devices (GPUs) are not specialized.</summary>
+    public bool OptimizePlans { get; init; } = true;
 }
 
 /// <summary>Process-wide warning sink.</summary>
@@ -87,17 +93,25 @@ public sealed class Session : IDisposable
         if (options?.TraceLevel != RunTraceLevel.FullTrace) trace = null;
         CheckGrowth();
         var plan = GetPlan(feeds, fetches, targets);
+        for (int i = 0; i < feeds.Length; i++) CheckFeed(feeds[i].Item1, feeds[i].Item2);
+        Observation? observe = null;
+        if (Options.OptimizePlans && plan.HostOnly)
+        {
+            var special = FindSpecialization(plan, feeds);
+            if (special != null) plan = special;
+            else if (trace == null && plan.Specializations.Length < Plan.MaxSpecializations) observe = new Observation(plan.SlotCount);
+        }
         var frame = plan.Rent(this);
         try
         {
             for (int i = 0; i < feeds.Length; i++)
             {
                 var (t, v) = feeds[i];
-                CheckFeed(t, v);
                 frame.Values[plan.FeedSlots[ReferenceEquals(plan.Feeds[i], t) ? i : IndexOf(plan.Feeds, t)]] = v;
             }
             long t0 = trace == null ? 0 : System.Diagnostics.Stopwatch.GetTimestamp();
-            Execute(plan, frame, trace);
+            if (observe != null) ExecuteObserved(plan, frame, observe);
+            else Execute(plan, frame, trace);
             if (trace != null) trace.Elapsed = System.Diagnostics.Stopwatch.GetElapsedTime(t0);
             var results = new NDArray[fetches.Length];
             for (int i = 0; i < fetches.Length; i++)
@@ -106,12 +120,21 @@ public sealed class Session : IDisposable
                 var v = frame.Values[plan.FetchSlots[k]]!;
                 results[i] = CopyToHost(v);
             }
+            if (observe != null) Specialize(plan, feeds, observe);
             return results;
         }
         finally
         {
-            for (int s = 0; s < frame.Owned.Length; s++) frame.Release(s);
-            Array.Clear(frame.Values);
+            var owned = frame.Owned;
+            for (int s = 0; s < owned.Length; s++)
+                if (owned[s] != null) frame.Release(s);
+            if (plan.BufferOf == null) Array.Clear(frame.Values);
+            else
+            {
+                // A specialized plan's folded values and static buffers stay for the next run.
+                var values = frame.Values;
+                foreach (var s in plan.ClearSlots) values[s] = null;
+            }
             plan.Return(frame);
         }
     }
@@ -136,9 +159,12 @@ public sealed class Session : IDisposable
         // The untraced loop: no clock reads, the CPU kernel delegate called directly, one protected region for all steps.
         var ctx = frame.Context;
         var values = frame.Values;
-        var constSlots = plan.ConstSlots;
-        var constValues = plan.ConstValues;
-        for (int c = 0; c < constSlots.Length; c++) values[constSlots[c]] = constValues[c];
+        if (plan.BufferOf == null)
+        {
+            var constSlots = plan.ConstSlots;
+            var constValues = plan.ConstValues;
+            for (int c = 0; c < constSlots.Length; c++) values[constSlots[c]] = constValues[c];
+        }
         var steps = plan.RunSteps;
         int k = 0;
         try
@@ -161,9 +187,71 @@ public sealed class Session : IDisposable
         }
     }
 
+    /// <summary>The first run of a plan with new feed dims: the untraced loop, recording each step's outputs for
+    /// <see cref="PlanSpecializer"/>.</summary>
+    static void ExecuteObserved(Plan plan, Frame frame, Observation observe)
+    {
+        var ctx = frame.Context;
+        var values = frame.Values;
+        for (int c = 0; c < plan.ConstSlots.Length; c++) values[plan.ConstSlots[c]] = plan.ConstValues[c];
+        foreach (var step in plan.RunSteps)
+        {
+            ctx.step = step;
+            if (step.Node == null) RunCopy(step, frame);
+            else
+            {
+                try { step.Device.Run(ctx); }
+                catch (GraphDlException) { throw; }
+                catch (Exception e) when (e is not OutOfMemoryException)
+                {
+                    throw new SessionRunException($"{step.Node} failed on {step.Device.Name}: {e.Message}", e);
+                }
+            }
+            observe.Record(step, values);
+            foreach (var s in step.Release) frame.Release(s);
+        }
+    }
+
+    /// <summary>The specialization of <paramref name="plan"/> for the dims of these feeds, or null if there is none yet.</summary>
+    static Plan? FindSpecialization(Plan plan, (Tensor, NDArray)[] feeds)
+    {
+        var specs = plan.Specializations;
+        for (int k = 0; k < specs.Length; k++)
+        {
+            var dims = specs[k].FeedDims;
+            bool same = true;
+            for (int i = 0; i < feeds.Length && same; i++)
+            {
+                var t = feeds[i].Item1;
+                same = feeds[i].Item2.Dims.SequenceEqual(dims[ReferenceEquals(plan.Feeds[i], t) ? i : IndexOf(plan.Feeds, t)]);
+            }
+            if (same) return specs[k].Plan;
+        }
+        return null;
+    }
+
+    /// <summary>Builds and publishes the specialization of <paramref name="plan"/> for these feeds' dims from its first run.</summary>
+    void Specialize(Plan plan, (Tensor, NDArray)[] feeds, Observation seen)
+    {
+        var dims = new int[plan.Feeds.Length][];
+        for (int i = 0; i < feeds.Length; i++)
+        {
+            var t = feeds[i].Item1;
+            dims[ReferenceEquals(plan.Feeds[i], t) ? i : IndexOf(plan.Feeds, t)] = feeds[i].Item2.Dims.ToArray();
+        }
+        lock (plan)
+        {
+            if (FindSpecialization(plan, feeds) != null || plan.Specializations.Length >= Plan.MaxSpecializations) return;
+            var special = PlanSpecializer.Build(plan, Graph, dims, seen) ?? plan;
+            plan.Specializations = [.. plan.Specializations, new Plan.Specialization(dims, special)];
+        }
+    }
+
     void ExecuteTraced(Plan plan, Frame frame, StepTrace trace)
     {
         var ctx = frame.Context;
+        // A specialized plan's folded values (the general plan's constants also run as steps below, which store the same).
+        for (int c = 0; c < plan.ConstSlots.Length; c++) frame.Values[plan.ConstSlots[c]] = plan.ConstValues[c];
         foreach (var step in plan.Steps)
         {
             ctx.step = step;
@@ -197,7 +285,8 @@ public sealed class Session : IDisposable
             var v = frame.Values[step.OutBase + i];
             if (v == null) continue;
             outs.Add((v.DType, v.Dims.ToArray()));
-            if (ReferenceEquals(frame.Owned[step.OutBase + i], v) || step.Node == null) bytes += (long)v.Size * v.DType.Size();
+            if (ReferenceEquals(frame.Owned[step.OutBase + i], v) || ReferenceEquals(frame.Bound?[step.OutBase + i], v) || step.Node == null)
+                bytes += (long)v.Size * v.DType.Size();
         }
         string name = step.Node?.Name ?? $"_copy_to_{step.Device.Name.Trim('/').Replace(':', '_')}/{step.Inputs[0]}";
         trace.Nodes.Add(new NodeTrace(name, step.Node?.Type ?? "_Copy", step.Device.Name, wallMicros, Math.Max(nanos, 1), outs, bytes,
@@ -246,6 +335,14 @@ public sealed class Session : IDisposable
     /// <summary>The plan a run with these feeds, fetches and targets uses (for tests and diagnostics).</summary>
     internal Plan PlanFor(Tensor[] feeds, Tensor[] fetches, Operation[] targets) =>
         GetPlan(feeds.Select(f => (f, (NDArray)0f)).ToArray(), fetches, targets);
+
+    /// <summary>The plan a run with these feeds (their dims), fetches and targets uses now: the specialization for the
+    /// feeds' dims once a run with those dims has built it, else the general plan (for tests and diagnostics).</summary>
+    internal Plan PlanFor((Tensor, NDArray)[] feeds, Tensor[] fetches, Operation[] targets)
+    {
+        var plan = GetPlan(feeds, fetches, targets);
+        return Options.OptimizePlans && plan.HostOnly ? FindSpecialization(plan, feeds) ?? plan : plan;
+    }
 
     /// <summary>The plan of the last run: a loop that repeats one call finds it by comparing references, in order.</summary>
     Plan? lastPlan;
@@ -384,7 +481,12 @@ public sealed class Session : IDisposable
     {
         var freed = new HashSet<NDArray>(ReferenceEqualityComparer.Instance);
         foreach (var list in plans.Values)
-            foreach (var p in list) p.FreeDeviceBuffers(freed);
+            foreach (var p in list)
+            {
+                p.FreeDeviceBuffers(freed);
+                foreach (var special in p.Specializations)
+                    if (special.Plan != p) special.Plan.FreeDeviceBuffers(freed);
+            }
         ownPool?.Dispose();
     }
 }

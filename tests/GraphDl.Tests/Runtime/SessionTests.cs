@@ -256,6 +256,10 @@ public class DeviceSeamTests
         Assert.That(fake.Kernels, Is.EqualTo(3));
         Assert.That(fake.CopiesIn, Is.EqualTo(3));
         Assert.That(fake.CopiesOut, Is.EqualTo(2));
+        // A plan with device steps is not specialized on its feed dims (it keeps one set of device buffers per frame).
+        Assert.That(s.Run([y, h], (x, xs))[0].ToArray<float>(), Is.EqualTo(expected[0].ToArray<float>()));
+        Assert.That(s.PlanFor([(x, xs)], [y, h], []), Is.SameAs(plan));
+        Assert.That(plan.Specializations, Is.Empty);
     }
 }
 

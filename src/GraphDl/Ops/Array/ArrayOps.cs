@@ -16,7 +16,7 @@ namespace GraphDl.Ops
             {
                 RequireIndex(c, 1, "perm");
                 var s = c.Shape(0);
-                var perm = ConstantFolding.Ints(c.Inputs[1]);
+                var perm = c.Ints(1);
                 if (perm == null)
                 {
                     int r = s.HasRank ? s.Rank : c.Shape(1).Rank == 1 ? c.Shape(1)[0] : -1;
@@ -104,7 +104,7 @@ namespace GraphDl.Ops
             {
                 RequireIndex(c, 1, "dim");
                 var s = c.Shape(0);
-                var ax = ConstantFolding.Ints(c.Inputs[1]);
+                var ax = c.Ints(1);
                 if (!s.HasRank) return InferContext.One(c.DType(0), Shape.Unknown);
                 if (ax == null) return InferContext.One(c.DType(0), Shape.UnknownOfRank(s.Rank + 1));
                 if (ax.Length != 1) throw new ShapeError($"dim must hold one value, got {Shape.Format(ax)}");
@@ -197,7 +197,7 @@ namespace GraphDl.Ops
             {
                 RequireIndex(c, 1, "multiples");
                 var s = c.Shape(0);
-                var m = ConstantFolding.Ints(c.Inputs[1]);
+                var m = c.Ints(1);
                 if (m == null)
                 {
                     int r = s.HasRank ? s.Rank : c.Shape(1).Rank == 1 ? c.Shape(1)[0] : -1;

@@ -25,7 +25,7 @@ namespace GraphDl.Ops
                     first ??= c.Shape(i);
                     if (c.Shape(i).Rank != first.Rank) throw new ShapeError($"ranks differ, {first} and {c.Shape(i)}");
                 }
-                var ax = ConstantFolding.Ints(c.Inputs[n]);
+                var ax = c.Ints(n);
                 if (first == null) return InferContext.One(c.DType(0), Shape.Unknown);
                 if (ax == null) return InferContext.One(c.DType(0), Shape.UnknownOfRank(first.Rank));
                 int a = NormAxis(ax[0], first);
@@ -154,7 +154,7 @@ namespace GraphDl.Ops
                 int n = c.Attrs.Int("num_split");
                 if (n < 1) throw new ShapeError($"num_split must be at least 1, got {n}");
                 var s = c.Shape(1);
-                var ax = ConstantFolding.Ints(c.Inputs[0]);
+                var ax = c.Ints(0);
                 Shape piece;
                 if (!s.HasRank) piece = Shape.Unknown;
                 else if (ax == null) piece = Shape.UnknownOfRank(s.Rank);
@@ -208,8 +208,8 @@ namespace GraphDl.Ops
                 RequireIndex(c, 2, "split_dim");
                 int n = c.Attrs.Int("num_split");
                 var s = c.Shape(0);
-                var ax = ConstantFolding.Ints(c.Inputs[2]);
-                var sizes = ConstantFolding.Ints(c.Inputs[1]);
+                var ax = c.Ints(2);
+                var sizes = c.Ints(1);
                 if (!s.HasRank) return Enumerable.Repeat(new OutputSpec(c.DType(0), Shape.Unknown), n).ToArray();
                 if (ax == null) return Enumerable.Repeat(new OutputSpec(c.DType(0), Shape.UnknownOfRank(s.Rank)), n).ToArray();
                 int a = NormAxis(ax[0], s);

@@ -20,7 +20,7 @@ namespace GraphDl.Ops
                 RequireIndex(c, 2, "axis");
                 if (c.Attrs.Int("batch_dims") != 0) throw new ShapeError("batch_dims other than 0 is not supported");
                 var ps = c.Shape(0); var ids = c.Shape(1);
-                var ax = ConstantFolding.Ints(c.Inputs[2]);
+                var ax = c.Ints(2);
                 if (!ps.HasRank || !ids.HasRank) return InferContext.One(c.DType(0), Shape.Unknown);
                 if (ps.Rank == 0) throw new ShapeError("params must have rank at least 1, got a scalar");
                 if (ax == null) return InferContext.One(c.DType(0), Shape.UnknownOfRank(ps.Rank + ids.Rank - 1));
@@ -104,7 +104,7 @@ namespace GraphDl.Ops
                 RequireIndex(c, 1, "segment_ids");
                 RequireIndex(c, 2, "num_segments");
                 var ds = c.Shape(0); var ids = c.Shape(1);
-                var ns = ConstantFolding.Ints(c.Inputs[2]);
+                var ns = c.Ints(2);
                 if (!ds.HasRank || !ids.HasRank) return InferContext.One(c.DType(0), Shape.Unknown);
                 if (ids.Rank > ds.Rank || !new Shape(ds.Dims[..ids.Rank]).IsCompatibleWith(ids))
                     throw new ShapeError($"segment_ids shape {ids} must be a prefix of data shape {ds}");
@@ -160,7 +160,7 @@ namespace GraphDl.Ops
                 int axis = c.Attrs.Int("axis", -1);
                 if (axis < -1 || axis > s.Rank) throw new ShapeError($"axis {axis} must be -1 or in [0, {s.Rank}] for indices {s}");
                 int a = axis == -1 ? s.Rank : axis;
-                var depth = ConstantFolding.Ints(c.Inputs[1]);
+                var depth = c.Ints(1);
                 if (depth != null && depth[0] < 0) throw new ShapeError($"depth must be non-negative, got {depth[0]}");
                 var dims = s.Dims.ToList();
                 dims.Insert(a, depth?[0] ?? -1);

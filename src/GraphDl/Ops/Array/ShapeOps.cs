@@ -34,7 +34,7 @@ namespace GraphDl.Ops
             Grad = c => [c.G.Reshape(c.Dy, c.G.ShapeOf(c.X(0))), null],
             Infer = c =>
             {
-                var target = ConstantFolding.Ints(c.Inputs[1]);
+                var target = c.Ints(1);
                 if (target == null) return InferContext.One(c.DType(0), c.Shape(1).IsFullyDefined ? GraphDl.Shape.UnknownOfRank(c.Shape(1)[0]) : GraphDl.Shape.Unknown);
                 long n = c.Shape(0).NumElements;
                 var dims = (int[])target.Clone();
@@ -80,7 +80,7 @@ namespace GraphDl.Ops
             Grad = c => [c.G.SumToShape(c.Dy, c.G.ShapeOf(c.X(0))), null],
             Infer = c =>
             {
-                var target = ConstantFolding.AsShape(c.Inputs[1]);
+                var target = c.AsShape(1);
                 var s = Broadcast.Shapes(c.Shape(0), target);
                 return InferContext.One(c.DType(0), target.IsFullyDefined ? target : s);
             },
@@ -154,7 +154,7 @@ namespace GraphDl.Ops
             Grad = c => [c.G.BroadcastTo(c.Dy, c.G.ShapeOf(c.X(0))), null],
             Infer = c =>
             {
-                return InferContext.One(c.DType(0), ConstantFolding.AsShape(c.Inputs[1]));
+                return InferContext.One(c.DType(0), c.AsShape(1));
             },
             Cpu = c =>
             {
@@ -175,7 +175,7 @@ namespace GraphDl.Ops
             Name = "Fill", Grad = c => [null, c.G.Sum(c.Dy)],
             Infer = c =>
             {
-                return InferContext.One(c.DType(1), ConstantFolding.AsShape(c.Inputs[0]));
+                return InferContext.One(c.DType(1), c.AsShape(0));
             },
             Cpu = c =>
             {

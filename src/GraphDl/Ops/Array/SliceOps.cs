@@ -17,8 +17,8 @@ namespace GraphDl.Ops
                 RequireIndex(c, 1, "begin");
                 RequireIndex(c, 2, "size");
                 var s = c.Shape(0);
-                var b = ConstantFolding.Ints(c.Inputs[1]);
-                var z = ConstantFolding.Ints(c.Inputs[2]);
+                var b = c.Ints(1);
+                var z = c.Ints(2);
                 int r = s.HasRank ? s.Rank : b?.Length ?? z?.Length ?? (c.Shape(1).Rank == 1 ? c.Shape(1)[0] : -1);
                 if (r < 0) return InferContext.One(c.DType(0), Shape.Unknown);
                 if (b != null && b.Length != r) throw new ShapeError($"begin {Shape.Format(b)} has {b.Length} entries for {s} of rank {r}");
@@ -98,7 +98,7 @@ namespace GraphDl.Ops
             Infer = c =>
             {
                 for (int i = 1; i <= 3; i++) RequireIndex(c, i, i == 1 ? "begin" : i == 2 ? "end" : "strides");
-                return InferContext.One(c.DType(0), InferSliced(c.Shape(0), c.Inputs[1], c.Inputs[2], c.Inputs[3], Spec.Masks.From(c.Attrs)));
+                return InferContext.One(c.DType(0), InferSliced(c.Shape(0), c.Ints(1), c.Ints(2), c.Ints(3), Spec.Masks.From(c.Attrs)));
             },
             Cpu = c =>
             {
@@ -134,12 +134,9 @@ namespace GraphDl.Ops
             return fr;
         }
 
-        static Shape InferSliced(Shape s, Tensor begin, Tensor end, Tensor strides, Spec.Masks m)
+        static Shape InferSliced(Shape s, int[]? b, int[]? e, int[]? st, Spec.Masks m)
         {
-            var st = ConstantFolding.Ints(strides);
             if (!s.HasRank || st == null) return Shape.Unknown;
-            var b = ConstantFolding.Ints(begin);
-            var e = ConstantFolding.Ints(end);
             int r = s.Rank, n = st.Length;
             var start = new int[r]; var step = new int[r]; var size = new int[r]; var final = new int[r + n];
             var err = Spec.Resolve(s.Dims, b ?? [], b != null, e ?? [], e != null, st, m, start, step, size, final, out int fr);
@@ -159,10 +156,10 @@ namespace GraphDl.Ops
             Infer = c =>
             {
                 for (int i = 0; i <= 3; i++) RequireIndex(c, i, i == 0 ? "shape" : i == 1 ? "begin" : i == 2 ? "end" : "strides");
-                var dims = ConstantFolding.Ints(c.Inputs[0]);
+                var dims = c.Ints(0);
                 if (dims == null) return InferContext.One(c.DType(4), c.Shape(0).Rank == 1 && c.Shape(0)[0] >= 0 ? Shape.UnknownOfRank(c.Shape(0)[0]) : Shape.Unknown);
                 var s = new Shape(dims);
-                var sliced = InferSliced(s, c.Inputs[1], c.Inputs[2], c.Inputs[3], Spec.Masks.From(c.Attrs));
+                var sliced = InferSliced(s, c.Ints(1), c.Ints(2), c.Ints(3), Spec.Masks.From(c.Attrs));
                 if (!sliced.IsCompatibleWith(c.Shape(4))) throw new ShapeError($"dy has shape {c.Shape(4)}, slicing {s} gives {sliced}");
                 return InferContext.One(c.DType(4), s);
             },
@@ -222,7 +219,7 @@ namespace GraphDl.Ops
                 var ps = c.Shape(1);
                 if (ps.HasRank && (ps.Rank != 2 || (ps[1] >= 0 && ps[1] != 2) || (s.HasRank && ps[0] >= 0 && ps[0] != s.Rank)))
                     throw new ShapeError($"paddings must have shape [{(s.HasRank ? s.Rank : "rank")},2], got {ps} for input {s}");
-                var p = ConstantFolding.Ints(c.Inputs[1]);
+                var p = c.Ints(1);
                 int r = s.HasRank ? s.Rank : ps.HasRank ? ps[0] : -1;
                 if (r < 0) return InferContext.One(c.DType(0), Shape.Unknown);
                 if (p == null) return InferContext.One(c.DType(0), Shape.UnknownOfRank(r));

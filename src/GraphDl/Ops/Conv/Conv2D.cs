@@ -59,7 +59,7 @@ namespace GraphDl.Ops
                 if (c.DType(0) != DType.Int32 && c.DType(0) != DType.Int64) throw new ShapeError($"input_sizes must be int32, got {c.DType(0).Name()}");
                 if (c.DType(1) != c.DType(2)) throw new ShapeError($"dtypes differ, filter {c.DType(1).Name()} {c.Shape(1)} and out_backprop {c.DType(2).Name()} {c.Shape(2)}");
                 Families.RequireFloat(c, 1);
-                var xs = ConstantFolding.AsShape(c.Inputs[0]);
+                var xs = c.AsShape(0);
                 var (f, dy) = (c.Shape(1), c.Shape(2));
                 if (!xs.HasRank) return InferContext.One(c.DType(1), Shape.UnknownOfRank(4));
                 if (f.HasRank) CheckBackprop(ConvGeom.Make(xs.Dims, f.Dims, c.Attrs, "input_sizes"), dy, "out_backprop");
@@ -94,7 +94,7 @@ namespace GraphDl.Ops
                 if (c.DType(1) != DType.Int32 && c.DType(1) != DType.Int64) throw new ShapeError($"filter_sizes must be int32, got {c.DType(1).Name()}");
                 if (c.DType(0) != c.DType(2)) throw new ShapeError($"dtypes differ, input {c.DType(0).Name()} {c.Shape(0)} and out_backprop {c.DType(2).Name()} {c.Shape(2)}");
                 Families.RequireFloat(c, 0);
-                var fs = ConstantFolding.AsShape(c.Inputs[1]);
+                var fs = c.AsShape(1);
                 var (x, dy) = (c.Shape(0), c.Shape(2));
                 if (!fs.HasRank) return InferContext.One(c.DType(0), Shape.UnknownOfRank(4));
                 if (x.HasRank) CheckBackprop(ConvGeom.Make(x.Dims, fs.Dims, c.Attrs, "input"), dy, "out_backprop");

@@ -79,7 +79,7 @@ namespace GraphDl.Ops
             {
                 if (c.DType(0) != DType.Int32 && c.DType(0) != DType.Int64) throw new ShapeError($"orig_input_shape must be int32, got {c.DType(0).Name()}");
                 Families.RequireFloat(c, 1);
-                var xs = ConstantFolding.AsShape(c.Inputs[0]);
+                var xs = c.AsShape(0);
                 if (!xs.HasRank) return InferContext.One(c.DType(1), Shape.UnknownOfRank(4));
                 var g = Geom(xs.Dims, c.Attrs);
                 Check(new Shape(g.OutDims), c.Shape(1), "grad");

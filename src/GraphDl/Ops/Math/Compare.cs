@@ -1,3 +1,5 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 using System.Numerics;
 using GraphDl.Ops;
 using GraphDl.Runtime;
@@ -124,11 +126,16 @@ namespace GraphDl.Ops
             Cpu = c =>
             {
                 var (cond, a, b) = (c.Input(0), c.Input(1), c.Input(2));
-                int r = Math.Max(cond.Rank, Math.Max(a.Rank, b.Rank));
-                Span<int> d1 = stackalloc int[r], dims = stackalloc int[r];
-                if (!Broadcast.Dims(cond.Dims, a.Dims, d1) || !Broadcast.Dims(d1, b.Dims, dims))
-                    throw c.Error($"incompatible shapes {Shape.Format(cond.Dims)}, {Shape.Format(a.Dims)}, {Shape.Format(b.Dims)}");
-                var y = c.Output(0, dims, a.DType);
+                NDArray y;
+                if (cond.Dims.SequenceEqual(a.Dims) && a.Dims.SequenceEqual(b.Dims)) y = c.Output(0, a.Dims, a.DType);
+                else
+                {
+                    int r = Math.Max(cond.Rank, Math.Max(a.Rank, b.Rank));
+                    Span<int> d1 = stackalloc int[r], dims = stackalloc int[r];
+                    if (!Broadcast.Dims(cond.Dims, a.Dims, d1) || !Broadcast.Dims(d1, b.Dims, dims))
+                        throw c.Error($"incompatible shapes {Shape.Format(cond.Dims)}, {Shape.Format(a.Dims)}, {Shape.Format(b.Dims)}");
+                    y = c.Output(0, dims, a.DType);
+                }
                 switch (a.DType)
                 {
                     case DType.Float32: Select<float>(cond, a, b, y); break;
@@ -141,11 +148,27 @@ namespace GraphDl.Ops
             },
         };
 
-        static void Select<T>(NDArray cond, NDArray a, NDArray b, NDArray y)
+        static void Select<T>(NDArray cond, NDArray a, NDArray b, NDArray y) where T : unmanaged
         {
             var sc = cond.AsSpan<bool>(); var sa = a.AsSpan<T>(); var sb = b.AsSpan<T>(); var sy = y.AsSpan<T>();
             if (sc.Length == sy.Length && sa.Length == sy.Length && sb.Length == sy.Length)
             {
+                if (typeof(T) == typeof(float) || typeof(T) == typeof(int))
+                {
+                    // Branch-free on the bits: y = b ^ ((a ^ b) & mask), mask all ones where cond is true.
+                    var ia = MemoryMarshal.Cast<T, int>(sa); var ib = MemoryMarshal.Cast<T, int>(sb); var iy = MemoryMarshal.Cast<T, int>(sy);
+                    var bc = MemoryMarshal.Cast<bool, byte>(sc);
+                    int n = iy.Length;
+                    if (ia.Length < n || ib.Length < n || bc.Length < n) throw new ArgumentException("select operands are shorter than the output");
+                    ref int ra = ref MemoryMarshal.GetReference(ia), rb = ref MemoryMarshal.GetReference(ib), ry = ref MemoryMarshal.GetReference(iy);
+                    ref byte rc = ref MemoryMarshal.GetReference(bc);
+                    for (int i = 0; i < n; i++)
+                    {
+                        int bv = Unsafe.Add(ref rb, i);
+                        Unsafe.Add(ref ry, i) = bv ^ ((Unsafe.Add(ref ra, i) ^ bv) & (Unsafe.Add(ref rc, i) != 0 ? -1 : 0));
+                    }
+                    return;
+                }
                 for (int i = 0; i < sy.Length; i++) sy[i] = sc[i] ? sa[i] : sb[i];
                 return;
             }

@@ -122,7 +122,7 @@ namespace GraphDl.Ops
         static OutputSpec[] InferReduce(InferContext c, DType? outType = null)
         {
             var s = c.Shape(0);
-            var axes = ConstantFolding.Ints(c.Inputs[1]);
+            var axes = c.Ints(1);
             bool keep = c.Attrs.Bool("keep_dims");
             if (!s.HasRank) return InferContext.One(outType ?? c.DType(0), Shape.Unknown);
             if (axes == null) return InferContext.One(outType ?? c.DType(0), keep ? Shape.UnknownOfRank(s.Rank) : Shape.Unknown);
@@ -276,7 +276,7 @@ namespace GraphDl.Ops
             Infer = c =>
             {
                 var s = c.Shape(0);
-                var ax = ConstantFolding.Ints(c.Inputs[1]);
+                var ax = c.Ints(1);
                 if (!s.HasRank || ax == null) return InferContext.One(c.Attrs.DType("output_type"), Shape.Unknown);
                 int a = ax[0] < 0 ? ax[0] + s.Rank : ax[0];
                 if (a < 0 || a >= s.Rank) throw new ShapeError($"axis {ax[0]} is out of range for {s}");

@@ -43,7 +43,7 @@ namespace GraphDl.Ops
             Name = name, Grad = null, Stateful = true,
             Infer = c =>
             {
-                return InferContext.One(c.Attrs.DType("dtype"), ConstantFolding.AsShape(c.Inputs[0]));
+                return InferContext.One(c.Attrs.DType("dtype"), c.AsShape(0));
             },
             Cpu = c =>
             {
