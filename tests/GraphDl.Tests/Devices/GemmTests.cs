@@ -11,6 +11,7 @@ public unsafe class GemmTests
         new[] { 1, 1, 1 }, new[] { 7, 13, 5 }, new[] { 33, 65, 17 }, new[] { 1, 1000, 1 },
         new[] { 1000, 1, 3 }, new[] { 257, 129, 300 }, new[] { 6, 16, 256 }, new[] { 12, 32, 513 },
         new[] { 5, 3, 1 }, new[] { 97, 31, 260 }, new[] { 2, 70, 9 },
+        new[] { 32, 1, 64 }, new[] { 64, 1, 32 }, new[] { 37, 1, 50 }, new[] { 3, 1, 16 },
     };
 
     static IEnumerable<TestCaseData> Cases()
@@ -238,6 +239,37 @@ public unsafe class GemmTests
         RunDgemm(ta, false, m, n, k, 0.9, a, lda, b, ldb, 0.3, partD, ldc, null);
         for (int i = 0; i < m; i++)
             Assert.That(partD.AsSpan(i * ldc, n).ToArray(), Is.EqualTo(fullD.AsSpan(i * ldc, n).ToArray()), $"double row {i} of {m}");
+    }
+
+    /// <summary>Matrix-vector products with a compact column result (ldc = 1), as MatMul issues them for a linear model:
+    /// X·w ([m,k]·[k,1]) and Xᵀ·dy ([k,m]ᵀ·[k,1]), against the reference, with the elements past m untouched.</summary>
+    [Test]
+    public void MatrixVectorProductsWithCompactColumn([Values(false, true)] bool ta, [Values(16, 20, 37, 64)] int m,
+        [Values(1, 5, 32, 70)] int k, [Values(0.0, 0.5)] double beta)
+    {
+        var rng = new Random(m * 100 + k);
+        int lda = (ta ? m : k) + 3;
+        var a = new float[(ta ? k : m) * lda];
+        var b = new float[k];
+        var c = new float[m + 4];
+        for (int i = 0; i < a.Length; i++) a[i] = (float)(rng.NextDouble() * 2 - 1);
+        for (int i = 0; i < b.Length; i++) b[i] = (float)(rng.NextDouble() * 2 - 1);
+        for (int i = 0; i < c.Length; i++) c[i] = (float)(rng.NextDouble() * 2 - 1);
+        var outC = (float[])c.Clone();
+        RunSgemm(ta, false, m, 1, k, 1f, a, lda, b, 1, (float)beta, outC, 1, null);
+        for (int i = 0; i < m; i++)
+        {
+            double s = 0, scale = 0;
+            for (int p = 0; p < k; p++)
+            {
+                double prod = (double)(ta ? a[p * lda + i] : a[i * lda + p]) * b[p];
+                s += prod;
+                scale += Math.Abs(prod);
+            }
+            double expect = s + beta * c[i];
+            Assert.That(outC[i], Is.EqualTo(expect).Within(2e-7 * (scale + Math.Abs(beta * c[i])) * (k + 2) + 1e-7), $"c[{i}]");
+        }
+        for (int i = m; i < c.Length; i++) Assert.That(outC[i], Is.EqualTo(c[i]), $"c[{i}] past m written");
     }
 
     [TestCaseSource(nameof(DeterminismCases))]

@@ -400,4 +400,32 @@ public class ArrayOpsTests
             Assert.That(r.ToArray<float>().Take(2 * n + 1), Is.EqualTo(row0));
         }
     }
+
+    /// <summary>SelectV2 with same-shape operands takes each element's bits from the chosen branch (NaN payloads, −0 and
+    /// all) in the vector lanes and in the tail, for float32 and int32.</summary>
+    [Test]
+    public void Where_SameShape_PicksBranchBitsInLanesAndTail([Values(1, 16, 37, 70)] int n)
+    {
+        var r = new Random(n);
+        var cond = Enumerable.Range(0, n).Select(_ => r.Next(2) == 1).ToArray();
+        var af = Enumerable.Range(0, n).Select(i => i % 7 == 3 ? BitConverter.Int32BitsToSingle(0x7fc01234 + i) : i % 5 == 0 ? -0f : (float)r.NextDouble()).ToArray();
+        var bf = Enumerable.Range(0, n).Select(_ => (float)-r.NextDouble()).ToArray();
+        var ai = Enumerable.Range(0, n).Select(_ => r.Next()).ToArray();
+        var bi = Enumerable.Range(0, n).Select(_ => -r.Next()).ToArray();
+        var g = new Graph();
+        var c = g.Const(NDArray.From(cond, n, 1));
+        var yf = g.Where(c, g.Const(NDArray.From(af, n, 1)), g.Const(NDArray.From(bf, n, 1)));
+        var yi = g.Where(c, g.Const(NDArray.From(ai, n, 1)), g.Const(NDArray.From(bi, n, 1)));
+        using var s = new Session(g);
+        var res = s.Run([yf, yi]);
+        var gotF = res[0].ToArray<float>();
+        var gotI = res[1].ToArray<int>();
+        for (int i = 0; i < n; i++)
+        {
+            float ef = cond[i] ? af[i] : bf[i];
+            Assert.That(BitConverter.SingleToInt32Bits(gotF[i]), Is.EqualTo(BitConverter.SingleToInt32Bits(ef)), $"float at {i}");
+            Assert.That(gotI[i], Is.EqualTo(cond[i] ? ai[i] : bi[i]), $"int at {i}");
+        }
+    }
 }
+

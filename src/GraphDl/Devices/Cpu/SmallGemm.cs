@@ -1,5 +1,7 @@
 using System.Numerics;
 using System.Numerics.Tensors;
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
 
 namespace GraphDl.Devices.Cpu;
 
@@ -30,6 +32,19 @@ internal static unsafe class SmallGemm<T> where T : unmanaged, INumber<T>
             }
             return;
         }
+        if (typeof(T) == typeof(float) && Vector512.IsHardwareAccelerated && n == 1 && alpha == T.One)
+        {
+            if (transA && ldc == 1 && m <= 64 && m >= 16)
+            {
+                GemvTransposed512(m, k, (float*)a, lda, (float*)b, transB ? 1 : ldb, float.CreateTruncating(beta), (float*)c);
+                return;
+            }
+            if (!transA && (transB || ldb == 1) && k >= 16)
+            {
+                Gemv512(m, k, (float*)a, lda, (float*)b, float.CreateTruncating(beta), (float*)c, ldc);
+                return;
+            }
+        }
         if (transA && n == 1 && ldc == 1)
         {
             // c = Σp b(p) · (row p of the stored A): contiguous SIMD over m (the weight gradient Xᵀ·dy of a linear model).
@@ -59,5 +74,92 @@ internal static unsafe class SmallGemm<T> where T : unmanaged, INumber<T>
                 ref T cij = ref c[(long)i * ldc + j];
                 cij = beta == T.Zero ? alpha * s : alpha * s + beta * cij;
             }
+    }
+
+    /// <summary>c[i·ldc] = A[i,:]·b (+ beta·c) for a contiguous b of k floats (a linear model's logits): four rows at a
+    /// time share each vector of b; each row sums its products in 16 lanes, then across lanes.</summary>
+    static void Gemv512(int m, int k, float* a, int lda, float* b, float beta, float* c, int ldc)
+    {
+        int kv = k & ~15;
+        int i = 0;
+        for (; i + 4 <= m; i += 4)
+        {
+            float* a0 = a + (long)i * lda, a1 = a0 + lda, a2 = a1 + lda, a3 = a2 + lda;
+            Vector512<float> s0 = default, s1 = default, s2 = default, s3 = default;
+            for (int p = 0; p < kv; p += 16)
+            {
+                var bv = Vector512.Load(b + p);
+                s0 = Vector512.FusedMultiplyAdd(Vector512.Load(a0 + p), bv, s0);
+                s1 = Vector512.FusedMultiplyAdd(Vector512.Load(a1 + p), bv, s1);
+                s2 = Vector512.FusedMultiplyAdd(Vector512.Load(a2 + p), bv, s2);
+                s3 = Vector512.FusedMultiplyAdd(Vector512.Load(a3 + p), bv, s3);
+            }
+            float r0 = Vector512.Sum(s0), r1 = Vector512.Sum(s1), r2 = Vector512.Sum(s2), r3 = Vector512.Sum(s3);
+            for (int p = kv; p < k; p++)
+            {
+                r0 += a0[p] * b[p]; r1 += a1[p] * b[p]; r2 += a2[p] * b[p]; r3 += a3[p] * b[p];
+            }
+            Put(c + (long)i * ldc, r0, beta);
+            Put(c + (long)(i + 1) * ldc, r1, beta);
+            Put(c + (long)(i + 2) * ldc, r2, beta);
+            Put(c + (long)(i + 3) * ldc, r3, beta);
+        }
+        for (; i < m; i++)
+        {
+            float* ai = a + (long)i * lda;
+            Vector512<float> s0 = default;
+            for (int p = 0; p < kv; p += 16) s0 = Vector512.FusedMultiplyAdd(Vector512.Load(ai + p), Vector512.Load(b + p), s0);
+            float r = Vector512.Sum(s0);
+            for (int p = kv; p < k; p++) r += ai[p] * b[p];
+            Put(c + (long)i * ldc, r, beta);
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static void Put(float* c, float r, float beta) => *c = beta == 0 ? r : r + beta * *c;
+
+    /// <summary>c[0..m) = Σp b[p·sb] · (row p of the stored [k, m] A) (+ beta·c), 16 ≤ m ≤ 64 (a linear model's weight
+    /// gradient Xᵀ·dy): the m sums stay in four registers over all k rows; the tail vector is masked.</summary>
+    static void GemvTransposed512(int m, int k, float* a, int lda, float* b, long sb, float beta, float* c)
+    {
+        // Lanes past m in the last vector: loaded from the row (reading past m is inside the row only when lda ≥ the
+        // padded width), so the tail is read and written through a mask instead.
+        int full = m >> 4, rem = m & 15;
+        var mask = Vector512.LessThan(Vector512.Create(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15), Vector512.Create(rem)).AsSingle();
+        Vector512<float> c0 = default, c1 = default, c2 = default, c3 = default;
+        for (int p = 0; p < k; p++)
+        {
+            float* row = a + (long)p * lda;
+            var s = Vector512.Create(b[p * sb]);
+            c0 = Vector512.FusedMultiplyAdd(Vector512.Load(row), s, c0);
+            if (full > 1 || (full == 1 && rem > 0)) c1 = Vector512.FusedMultiplyAdd(Load(row + 16, full > 1, mask), s, c1);
+            if (full > 2 || (full == 2 && rem > 0)) c2 = Vector512.FusedMultiplyAdd(Load(row + 32, full > 2, mask), s, c2);
+            if (full > 3 || (full == 3 && rem > 0)) c3 = Vector512.FusedMultiplyAdd(Load(row + 48, full > 3, mask), s, c3);
+        }
+        Store(c, c0, beta, true, mask);
+        if (full > 1 || (full == 1 && rem > 0)) Store(c + 16, c1, beta, full > 1, mask);
+        if (full > 2 || (full == 2 && rem > 0)) Store(c + 32, c2, beta, full > 2, mask);
+        if (full > 3 || (full == 3 && rem > 0)) Store(c + 48, c3, beta, full > 3, mask);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static Vector512<float> Load(float* p, bool whole, Vector512<float> mask)
+    {
+        if (whole) return Vector512.Load(p);
+        var v = Vector512<float>.Zero;
+        for (int j = 0; j < 16 && mask[j] != 0; j++) v = v.WithElement(j, p[j]);
+        return v;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static void Store(float* c, Vector512<float> v, float beta, bool whole, Vector512<float> mask)
+    {
+        if (whole)
+        {
+            if (beta != 0) v += Vector512.Create(beta) * Vector512.Load(c);
+            Vector512.Store(v, c);
+            return;
+        }
+        for (int j = 0; j < 16 && mask[j] != 0; j++) c[j] = beta == 0 ? v[j] : v[j] + beta * c[j];
     }
 }

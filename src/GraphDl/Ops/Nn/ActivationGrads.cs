@@ -98,7 +98,7 @@ public static class ActivationGradOps
 
     static void SoftplusGradK<T>(ReadOnlySpan<T> dy, ReadOnlySpan<T> x, Span<T> y) where T : unmanaged, IFloatingPointIeee754<T>
     {
-        TensorPrimitives.Sigmoid(x, y);
+        GateMath.Sigmoid(x, y);
         TensorPrimitives.Multiply(y, dy, y);
     }
 

@@ -104,6 +104,9 @@ namespace GraphDl.Ops
 
         static void SoftplusK<T>(ReadOnlySpan<T> x, Span<T> y) where T : unmanaged, IFloatingPointIeee754<T>
         {
+            if (typeof(T) == typeof(float)
+                && GateMath.SoftplusF(System.Runtime.InteropServices.MemoryMarshal.Cast<T, float>(x), System.Runtime.InteropServices.MemoryMarshal.Cast<T, float>(y)))
+                return;
             const int Chunk = 256;
             Span<T> w = stackalloc T[Chunk], wm1 = stackalloc T[Chunk];
             for (int o = 0; o < x.Length; o += Chunk)

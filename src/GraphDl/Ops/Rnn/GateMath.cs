@@ -55,6 +55,105 @@ namespace GraphDl.Ops
             for (; i < n; i++) y[i] = Sig(x[i], scale);
         }
 
+        /// <summary>y = softplus(x) = max(x, 0) + log1p(e^-|x|) in float32, in one pass: the exponential above and Cephes'
+        /// single-precision logarithm (about 1 ulp) of w = 1 + u, with log1p(u) = log(w)·u/(w − 1) correcting the rounding
+        /// of w (exactly u where w rounds to 1). The tail runs through the same vector code on a padded copy, so every
+        /// element gets the same arithmetic. Returns false where there is no 256/512-bit SIMD (the caller's generic path).</summary>
+        public static bool SoftplusF(ReadOnlySpan<float> x, Span<float> y)
+        {
+            if (y.Length < x.Length) throw new ArgumentException("destination too short", nameof(y));
+            int i = 0, n = x.Length;
+            ref float xr = ref System.Runtime.InteropServices.MemoryMarshal.GetReference(x);
+            ref float yr = ref System.Runtime.InteropServices.MemoryMarshal.GetReference(y);
+            if (Vector512.IsHardwareAccelerated)
+            {
+                for (; i <= n - 16; i += 16)
+                    Vector512.StoreUnsafe(Softplus(Vector512.LoadUnsafe(ref xr, (nuint)i)), ref yr, (nuint)i);
+                if (i < n)
+                {
+                    Span<float> t = stackalloc float[16];
+                    t.Clear();
+                    x[i..].CopyTo(t);
+                    Softplus(Vector512.Create((ReadOnlySpan<float>)t)).CopyTo(t);
+                    t[..(n - i)].CopyTo(y[i..]);
+                }
+                return true;
+            }
+            if (Vector256.IsHardwareAccelerated)
+            {
+                for (; i <= n - 8; i += 8)
+                    Vector256.StoreUnsafe(Softplus(Vector256.LoadUnsafe(ref xr, (nuint)i)), ref yr, (nuint)i);
+                if (i < n)
+                {
+                    Span<float> t = stackalloc float[8];
+                    t.Clear();
+                    x[i..].CopyTo(t);
+                    Softplus(Vector256.Create((ReadOnlySpan<float>)t)).CopyTo(t);
+                    t[..(n - i)].CopyTo(y[i..]);
+                }
+                return true;
+            }
+            return false;
+        }
+
+        const float Sqrt2 = 1.41421356237f;
+        const float L0 = 7.0376836292e-2f, L1 = -1.1514610310e-1f, L2 = 1.1676998740e-1f, L3 = -1.2420140846e-1f, L4 = 1.4249322787e-1f,
+            L5 = -1.6668057665e-1f, L6 = 2.0000714765e-1f, L7 = -2.4999993993e-1f, L8 = 3.3333331174e-1f;
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        static Vector512<float> Softplus(Vector512<float> x)
+        {
+            // u = e^-|x| in (0, 1], flushed to 0 below the normal range (then log1p(u) = u = 0).
+            var v = Vector512.Max(-Vector512.Abs(x), Vector512.Create(Lo));
+            var k = Vector512.Round(v * Log2E);
+            var r = v - k * C1 - k * C2;
+            var p = ((((r * P0 + Vector512.Create(P1)) * r + Vector512.Create(P2)) * r + Vector512.Create(P3)) * r + Vector512.Create(P4)) * r + Vector512.Create(P5);
+            p = p * (r * r) + r + Vector512<float>.One;
+            var u = p * ((Vector512.ConvertToInt32(k) + Vector512.Create(127)) << 23).AsSingle();
+            u = Vector512.ConditionalSelect(Vector512.LessThan(-Vector512.Abs(x), Vector512.Create(Lo)), Vector512<float>.Zero, u); // e^-|x| below the normal range: 0
+            // log(w), w = 1 + u in [1, 2]: w = 2^e·m with m in [√½, √2): e = 0, z = w − 1, or e = 1, z = w/2 − 1.
+            var w = Vector512<float>.One + u;
+            var d = w - Vector512<float>.One;
+            var big = Vector512.GreaterThanOrEqual(w, Vector512.Create(Sqrt2));
+            var z = Vector512.ConditionalSelect(big, w * 0.5f - Vector512<float>.One, d);
+            var e = Vector512.ConditionalSelect(big, Vector512<float>.One, Vector512<float>.Zero);
+            var zz = z * z;
+            var q = ((((((((z * L0 + Vector512.Create(L1)) * z + Vector512.Create(L2)) * z + Vector512.Create(L3)) * z + Vector512.Create(L4)) * z
+                + Vector512.Create(L5)) * z + Vector512.Create(L6)) * z + Vector512.Create(L7)) * z + Vector512.Create(L8)) * z * zz;
+            q += e * C2;
+            q -= zz * 0.5f;
+            var log = z + q + e * C1;
+            var l1p = Vector512.ConditionalSelect(Vector512.Equals(d, Vector512<float>.Zero), u, log * u / d);
+            var y = Vector512.Max(x, Vector512<float>.Zero) + l1p;
+            return Vector512.ConditionalSelect(Vector512.Equals(x, x), y, x); // NaN stays NaN
+        }
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        static Vector256<float> Softplus(Vector256<float> x)
+        {
+            var v = Vector256.Max(-Vector256.Abs(x), Vector256.Create(Lo));
+            var k = Vector256.Round(v * Log2E);
+            var r = v - k * C1 - k * C2;
+            var p = ((((r * P0 + Vector256.Create(P1)) * r + Vector256.Create(P2)) * r + Vector256.Create(P3)) * r + Vector256.Create(P4)) * r + Vector256.Create(P5);
+            p = p * (r * r) + r + Vector256<float>.One;
+            var u = p * ((Vector256.ConvertToInt32(k) + Vector256.Create(127)) << 23).AsSingle();
+            u = Vector256.ConditionalSelect(Vector256.LessThan(-Vector256.Abs(x), Vector256.Create(Lo)), Vector256<float>.Zero, u); // e^-|x| below the normal range: 0
+            var w = Vector256<float>.One + u;
+            var d = w - Vector256<float>.One;
+            var big = Vector256.GreaterThanOrEqual(w, Vector256.Create(Sqrt2));
+            var z = Vector256.ConditionalSelect(big, w * 0.5f - Vector256<float>.One, d);
+            var e = Vector256.ConditionalSelect(big, Vector256<float>.One, Vector256<float>.Zero);
+            var zz = z * z;
+            var q = ((((((((z * L0 + Vector256.Create(L1)) * z + Vector256.Create(L2)) * z + Vector256.Create(L3)) * z + Vector256.Create(L4)) * z
+                + Vector256.Create(L5)) * z + Vector256.Create(L6)) * z + Vector256.Create(L7)) * z + Vector256.Create(L8)) * z * zz;
+            q += e * C2;
+            q -= zz * 0.5f;
+            var log = z + q + e * C1;
+            var l1p = Vector256.ConditionalSelect(Vector256.Equals(d, Vector256<float>.Zero), u, log * u / d);
+            var y = Vector256.Max(x, Vector256<float>.Zero) + l1p;
+            return Vector256.ConditionalSelect(Vector256.Equals(x, x), y, x);
+        }
+
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         static Vector512<float> Sig(Vector512<float> x, float scale)
         {
