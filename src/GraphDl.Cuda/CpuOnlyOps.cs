@@ -27,7 +27,7 @@ public static class CpuOnlyOps
         [ArrayOps.InvertPermutation] = HostMeta, [SequenceOps.Range] = HostMeta,
         [RandomOps.RandomUniform] = Random, [RandomOps.RandomStandardNormal] = Random, [RandomOps.TruncatedNormal] = Random, [RandomOps.RandomShuffle] = Random,
         [RnnSequenceOps.RnnSequence] = Rnn, [RnnSequenceOps.RnnSequenceGrad] = Rnn, [RnnSequenceOps.GruSequence] = Rnn,
-        [RnnSequenceOps.GruSequenceGrad] = Rnn, [RnnSequenceOps.LstmSequence] = Rnn, [RnnSequenceOps.LstmSequenceGrad] = Rnn,
+        [RnnSequenceOps.GruSequenceGrad] = Rnn,
         [SummaryOps.ScalarSummary] = Summary, [SummaryOps.HistogramSummary] = Summary, [SummaryOps.ImageSummary] = Summary,
         [SummaryOps.TensorSummaryV2] = Summary, [SummaryOps.MergeSummary] = Summary,
         [ApplyOps.ApplyGradientDescent] = Apply, [ApplyOps.ApplyMomentum] = Apply, [ApplyOps.ApplyAdagrad] = Apply, [ApplyOps.ApplyRMSProp] = Apply,
