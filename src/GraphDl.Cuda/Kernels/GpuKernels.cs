@@ -121,6 +121,8 @@ public static class GpuKernels
         // The fused RNN layers: seq_len is read on the host (validated as on the CPU, then copied to the GPU).
         Add(RnnSequenceOps.LstmSequence, RnnOp.LstmForward, RnnOp.Kernels, hostInputs: [1]);
         Add(RnnSequenceOps.LstmSequenceGrad, RnnOp.LstmBackward, null, hostInputs: [1]);
+        Add(RnnSequenceOps.GruSequence, RnnOp.GruForward, null, hostInputs: [1]);
+        Add(RnnSequenceOps.GruSequenceGrad, RnnOp.GruBackward, null, hostInputs: [1]);
 
         // Metadata-only ops: their CPU kernels touch no element, only dims (and host-side operands), so they run as is
         // on GPU arrays and yield views or forwards of them.

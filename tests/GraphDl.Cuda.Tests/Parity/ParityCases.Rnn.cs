@@ -60,5 +60,22 @@ public static partial class ParityCases
                 return g.AddOp(RnnSequenceOps.LstmSequenceGrad, [.. t[..6], f.Outputs[0], f.Outputs[3], f.Outputs[4], t[6], t[7], t[8]], attrs).Outputs;
             }, gradIn);
         }
+
+        // ---- GRU: forward (y, h, act) and gradient (dx, dh0, dgate_kernel, dgate_bias, dcandidate_kernel, dcandidate_bias).
+        foreach (var sh in RnnShapes)
+        {
+            var (B, T, I, H) = (sh.B, sh.T, sh.I, sh.H);
+            var attrs = new Attrs { ["T"] = DType.Float32 };
+            NDArray[] fwdIn = [RandIn(-1, 1, B, T, I), SeqLenInput(sh.Lens, sh.Long), State(B, H, sh.ZeroState),
+                RandIn(-0.6, 0.6, I + H, 2 * H), RandIn(-0.3, 0.3, 2 * H), RandIn(-0.6, 0.6, I + H, H), RandIn(-0.3, 0.3, H)];
+            yield return new ParityCase(RnnName("GruSequence", sh), RnnSequenceOps.GruSequence, Family.Rnn,
+                (g, t) => g.AddOp(RnnSequenceOps.GruSequence, t, attrs).Outputs, fwdIn);
+            NDArray[] gradIn = [.. fwdIn, RandIn(-1, 1, B, T, H), RandIn(-1, 1, B, H)];
+            yield return new ParityCase(RnnName("GruSequenceGrad", sh), RnnSequenceOps.GruSequenceGrad, Family.Rnn, (g, t) =>
+            {
+                var f = g.AddOp(RnnSequenceOps.GruSequence, t[..7], attrs);
+                return g.AddOp(RnnSequenceOps.GruSequenceGrad, [.. t[..7], f.Outputs[0], f.Outputs[2], t[7], t[8]], attrs).Outputs;
+            }, gradIn);
+        }
     }
 }
