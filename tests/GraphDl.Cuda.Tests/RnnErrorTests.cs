@@ -21,6 +21,9 @@ public class RnnErrorTests
         yield return Case("LSTM negative seq_len", Lstm, [R(2, 3, 4), Lens(-1, 2), R(2, 5), R(2, 5), R(9, 20), R(20)], "seq_len[0] = -1");
         yield return Case("LSTM seq_len of the wrong length", Lstm, [R(2, 3, 4), Lens(3), R(2, 5), R(2, 5), R(9, 20), R(20)], "needs [2]");
         yield return Case("LSTM kernel of the wrong shape", Lstm, [R(2, 3, 4), Lens(), R(2, 5), R(2, 5), R(8, 20), R(20)], "does not fit x");
+        Func<Graph, Tensor[], Tensor> rnn = (g, t) => g.AddOp(RnnSequenceOps.RnnSequence, t).Outputs[0];
+        yield return Case("RNN seq_len of the wrong length", rnn, [R(2, 3, 4), Lens(1, 2, 3), R(2, 5), R(9, 5), R(5)], "needs [2]");
+        yield return Case("RNN bias of the wrong shape", rnn, [R(2, 3, 4), Lens(), R(2, 5), R(9, 5), R(6)], "bias [6] needs [5]");
         Func<Graph, Tensor[], Tensor> gru = (g, t) => g.AddOp(RnnSequenceOps.GruSequence, t).Outputs[0];
         yield return Case("GRU seq_len past the steps", gru, [R(2, 3, 4), Lens(3, 5), R(2, 5), R(9, 10), R(10), R(9, 5), R(5)], "seq_len[1] = 5 is not in [0, 3]");
         yield return Case("GRU candidate kernel of the wrong shape", gru, [R(2, 3, 4), Lens(), R(2, 5), R(9, 10), R(10), R(9, 4), R(5)], "candidate kernel [9,4] needs [9, 5]");

@@ -123,6 +123,8 @@ public static class GpuKernels
         Add(RnnSequenceOps.LstmSequenceGrad, RnnOp.LstmBackward, null, hostInputs: [1]);
         Add(RnnSequenceOps.GruSequence, RnnOp.GruForward, null, hostInputs: [1]);
         Add(RnnSequenceOps.GruSequenceGrad, RnnOp.GruBackward, null, hostInputs: [1]);
+        Add(RnnSequenceOps.RnnSequence, RnnOp.RnnForward, null, hostInputs: [1]);
+        Add(RnnSequenceOps.RnnSequenceGrad, RnnOp.RnnBackward, null, hostInputs: [1]);
 
         // Metadata-only ops: their CPU kernels touch no element, only dims (and host-side operands), so they run as is
         // on GPU arrays and yield views or forwards of them.

@@ -77,5 +77,22 @@ public static partial class ParityCases
                 return g.AddOp(RnnSequenceOps.GruSequenceGrad, [.. t[..7], f.Outputs[0], f.Outputs[2], t[7], t[8]], attrs).Outputs;
             }, gradIn);
         }
+
+        // ---- Basic tanh RNN: forward (y, h) and gradient (dx, dh0, dkernel, dbias).
+        foreach (var sh in RnnShapes)
+        {
+            var (B, T, I, H) = (sh.B, sh.T, sh.I, sh.H);
+            var attrs = new Attrs { ["T"] = DType.Float32 };
+            NDArray[] fwdIn = [RandIn(-1, 1, B, T, I), SeqLenInput(sh.Lens, sh.Long), State(B, H, sh.ZeroState),
+                RandIn(-0.6, 0.6, I + H, H), RandIn(-0.3, 0.3, H)];
+            yield return new ParityCase(RnnName("RnnSequence", sh), RnnSequenceOps.RnnSequence, Family.Rnn,
+                (g, t) => g.AddOp(RnnSequenceOps.RnnSequence, t, attrs).Outputs, fwdIn);
+            NDArray[] gradIn = [.. fwdIn, RandIn(-1, 1, B, T, H), RandIn(-1, 1, B, H)];
+            yield return new ParityCase(RnnName("RnnSequenceGrad", sh), RnnSequenceOps.RnnSequenceGrad, Family.Rnn, (g, t) =>
+            {
+                var f = g.AddOp(RnnSequenceOps.RnnSequence, t[..5], attrs);
+                return g.AddOp(RnnSequenceOps.RnnSequenceGrad, [.. t[..5], f.Outputs[0], t[5], t[6]], attrs).Outputs;
+            }, gradIn);
+        }
     }
 }
