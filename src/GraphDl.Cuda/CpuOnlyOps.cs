@@ -12,7 +12,6 @@ public static class CpuOnlyOps
     const string HostValue = "its value comes from the host (feed or constant); the planner copies it to the GPU where a GPU op reads it";
     const string HostMeta = "reads only dims and yields a small int tensor that host-side operands (axes, shapes) use; a GPU placement would need host-memory outputs in the planner";
     const string Random = "stateful random op: Session.Place keeps it on the CPU; a GPU generator (Philox, as TF) is future work";
-    const string Rnn = "fused RNN op: GPU kernel comes with or after the RNN issue, issue 7 follow-up";
     const string Summary = "summary ops build protobuf strings on the host";
     const string Apply = "optimizer update: stateful, updates a host-resident variable in place (GPU apply kernels come with GPU-resident variables)";
 
@@ -26,8 +25,6 @@ public static class CpuOnlyOps
         [ShapeOps.Shape] = HostMeta, [ShapeOps.Size] = HostMeta, [ArrayOps.Rank] = HostMeta, [ConcatOps.ConcatOffset] = HostMeta,
         [ArrayOps.InvertPermutation] = HostMeta, [SequenceOps.Range] = HostMeta,
         [RandomOps.RandomUniform] = Random, [RandomOps.RandomStandardNormal] = Random, [RandomOps.TruncatedNormal] = Random, [RandomOps.RandomShuffle] = Random,
-        [RnnSequenceOps.RnnSequence] = Rnn, [RnnSequenceOps.RnnSequenceGrad] = Rnn, [RnnSequenceOps.GruSequence] = Rnn,
-        [RnnSequenceOps.GruSequenceGrad] = Rnn, [RnnSequenceOps.LstmSequence] = Rnn, [RnnSequenceOps.LstmSequenceGrad] = Rnn,
         [SummaryOps.ScalarSummary] = Summary, [SummaryOps.HistogramSummary] = Summary, [SummaryOps.ImageSummary] = Summary,
         [SummaryOps.TensorSummaryV2] = Summary, [SummaryOps.MergeSummary] = Summary,
         [ApplyOps.ApplyGradientDescent] = Apply, [ApplyOps.ApplyMomentum] = Apply, [ApplyOps.ApplyAdagrad] = Apply, [ApplyOps.ApplyRMSProp] = Apply,

@@ -9,7 +9,7 @@ public class GemmMappingTests
     /// <summary>What cuBLAS computes: column-major C(m×n) = op(A)·op(B), with leading dimensions, read from flat buffers.</summary>
     static float[] ColumnMajorGemm(CublasGemm g, float[] a, float[] b)
     {
-        var c = new float[g.M * g.N];
+        var c = new float[Math.Max(g.M * g.N, g.N * g.Ldc)];
         for (int i = 0; i < g.M; i++)
             for (int j = 0; j < g.N; j++)
             {
@@ -43,6 +43,30 @@ public class GemmMappingTests
                 for (int p = 0; p < k; p++) s += (ta ? a[p * m + i] : a[i * k + p]) * (tb ? b[j * k + p] : b[p * n + j]);
                 Assert.That(c[i * n + j], Is.EqualTo(s), $"C[{i},{j}]");
             }
+    }
+
+    /// <summary>Matrices inside larger row-major arrays (the fused RNN's column blocks and time-step slices): stored row
+    /// lengths lda, ldb, ldc larger than the matrices' own.</summary>
+    [Test]
+    public void StridedRowMajorProduct_ThroughTheColumnMajorCall_MatchesTheDefinition(
+        [Values(1, 3)] int m, [Values(2, 5)] int n, [Values(1, 4)] int k, [Values] bool ta, [Values] bool tb)
+    {
+        var r = new Random(m * 100 + n * 10 + k);
+        int lda = (ta ? m : k) + 3, ldb = (tb ? k : n) + 2, ldc = n + 4;
+        var a = Enumerable.Range(0, (ta ? k : m) * lda).Select(_ => (float)r.Next(-4, 5)).ToArray();
+        var b = Enumerable.Range(0, (tb ? n : k) * ldb).Select(_ => (float)r.Next(-4, 5)).ToArray();
+        var g = GemmMapping.RowMajor(m, n, k, ta, tb, lda, ldb, ldc);
+        // cuBLAS's column-major n×m C with leading dim ldc is the row-major m×n C with row length ldc.
+        var full = ColumnMajorGemm(g, b, a);
+        for (int i = 0; i < m; i++)
+            for (int j = 0; j < n; j++)
+            {
+                float s = 0;
+                for (int p = 0; p < k; p++) s += (ta ? a[p * lda + i] : a[i * lda + p]) * (tb ? b[j * ldb + p] : b[p * ldb + j]);
+                Assert.That(full[i * ldc + j], Is.EqualTo(s), $"C[{i},{j}]");
+            }
+        Assert.Throws<ArgumentOutOfRangeException>(() => GemmMapping.RowMajor(m, n, k, ta, tb, (ta ? m : k) - 1, ldb, ldc));
+        Assert.Throws<ArgumentOutOfRangeException>(() => GemmMapping.RowMajor(m, n, k, ta, tb, lda, ldb, n - 1));
     }
 
     [Test]

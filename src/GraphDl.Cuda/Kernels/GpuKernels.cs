@@ -118,6 +118,14 @@ public static class GpuKernels
         Add(PoolOps.AvgPool, PoolOp.Of(PoolOps.Mode.Avg), null);
         Add(PoolOps.AvgPoolGrad, PoolOp.Of(PoolOps.Mode.AvgGrad), null, hostInputs: [0]);
 
+        // The fused RNN layers: seq_len is read on the host (validated as on the CPU, then copied to the GPU).
+        Add(RnnSequenceOps.LstmSequence, RnnOp.LstmForward, RnnOp.Kernels, hostInputs: [1]);
+        Add(RnnSequenceOps.LstmSequenceGrad, RnnOp.LstmBackward, null, hostInputs: [1]);
+        Add(RnnSequenceOps.GruSequence, RnnOp.GruForward, null, hostInputs: [1]);
+        Add(RnnSequenceOps.GruSequenceGrad, RnnOp.GruBackward, null, hostInputs: [1]);
+        Add(RnnSequenceOps.RnnSequence, RnnOp.RnnForward, null, hostInputs: [1]);
+        Add(RnnSequenceOps.RnnSequenceGrad, RnnOp.RnnBackward, null, hostInputs: [1]);
+
         // Metadata-only ops: their CPU kernels touch no element, only dims (and host-side operands), so they run as is
         // on GPU arrays and yield views or forwards of them.
         Add(StateOps.Identity, (c, _) => c.Node.Def.Cpu(c), null);

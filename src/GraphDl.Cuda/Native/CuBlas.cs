@@ -44,6 +44,21 @@ public static partial class CuBlas
         Check(Dgemm(handle, g.OpA, g.OpB, g.M, g.N, g.K, 1.0, b, g.Lda, a, g.Ldb, 0.0, c, g.Ldc), "cublasDgemm_v2");
     }
 
+    /// <summary>Row-major <c>C = op(A)·op(B) + beta·C</c> in float32 on matrices inside larger arrays (row lengths lda, ldb,
+    /// ldc as stored; see <see cref="GemmMapping.RowMajor(int, int, int, bool, bool, int, int, int)"/>).</summary>
+    public static void RowMajorSgemm(IntPtr handle, int m, int n, int k, bool ta, bool tb, IntPtr a, int lda, IntPtr b, int ldb, float beta, IntPtr c, int ldc)
+    {
+        var g = GemmMapping.RowMajor(m, n, k, ta, tb, lda, ldb, ldc);
+        Check(Sgemm(handle, g.OpA, g.OpB, g.M, g.N, g.K, 1f, b, g.Lda, a, g.Ldb, beta, c, g.Ldc), "cublasSgemm_v2");
+    }
+
+    /// <summary>Row-major <c>C = op(A)·op(B) + beta·C</c> in float64 on matrices inside larger arrays.</summary>
+    public static void RowMajorDgemm(IntPtr handle, int m, int n, int k, bool ta, bool tb, IntPtr a, int lda, IntPtr b, int ldb, double beta, IntPtr c, int ldc)
+    {
+        var g = GemmMapping.RowMajor(m, n, k, ta, tb, lda, ldb, ldc);
+        Check(Dgemm(handle, g.OpA, g.OpB, g.M, g.N, g.K, 1.0, b, g.Lda, a, g.Ldb, beta, c, g.Ldc), "cublasDgemm_v2");
+    }
+
     /// <summary>The loaded cuBLAS's version as "major.minor.patch" (no GPU or handle needed), or null.</summary>
     public static string? Version()
     {

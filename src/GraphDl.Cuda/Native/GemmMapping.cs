@@ -28,4 +28,16 @@ public static class GemmMapping
         int ldb = Math.Max(1, transposeA ? m : k);
         return new(transposeB ? CublasOp.T : CublasOp.N, transposeA ? CublasOp.T : CublasOp.N, n, m, k, lda, ldb, Math.Max(1, n), SwapOperands: true);
     }
+
+    /// <summary>As <see cref="RowMajor(int, int, int, bool, bool)"/> for matrices inside larger row-major arrays:
+    /// <paramref name="lda"/>, <paramref name="ldb"/>, <paramref name="ldc"/> are the row lengths of A, B and C as stored
+    /// (A's stored rows have k elements, m when transposed; B's n, k when transposed; C's n). cuBLAS's leading dimensions
+    /// are these row lengths, swapped with the operands.</summary>
+    public static CublasGemm RowMajor(int m, int n, int k, bool transposeA, bool transposeB, int lda, int ldb, int ldc)
+    {
+        var g = RowMajor(m, n, k, transposeA, transposeB);
+        if (lda < (transposeA ? m : k) || ldb < (transposeB ? k : n) || ldc < n || lda < 1 || ldb < 1 || ldc < 1)
+            throw new ArgumentOutOfRangeException(nameof(lda), $"leading dims lda={lda} ldb={ldb} ldc={ldc} too small for m={m} n={n} k={k} (transposed: {transposeA}, {transposeB})");
+        return g with { Lda = ldb, Ldb = lda, Ldc = ldc };
+    }
 }

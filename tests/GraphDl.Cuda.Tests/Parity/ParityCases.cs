@@ -20,6 +20,9 @@ public enum Family
     /// <summary>Convolutions (im2col times the tiled GEMM vs the CPU's blocked GEMM, another summation order; sums of at
     /// most ~50 products of inputs in [-1, 1], so a few float32 ulps of the largest term): rtol 1e-5, atol 1e-5.</summary>
     Conv,
+    /// <summary>The fused RNN, GRU and LSTM layers and their gradients (device exp/tanh vs the CPU's float32 exponential,
+    /// other GEMM summation order, carried through the recurrence): see <see cref="ParityCases"/>' RNN cases.</summary>
+    Rnn,
 }
 
 public sealed record ParityCase(string Name, OpDef Op, Family Family, Func<Graph, Tensor[], Tensor[]> Build, NDArray[] Inputs)
@@ -40,6 +43,7 @@ public static partial class ParityCases
         Family.Reduction => (1e-5, 1e-5),
         Family.MatMul => (1e-5, 1e-5),
         Family.Conv => (1e-5, 1e-5),
+        Family.Rnn => RnnTolerance,
         _ => (1e-5, 1e-6),
     };
 
@@ -263,6 +267,7 @@ public static partial class ParityCases
         yield return C("Squeeze", ArrayOps.Squeeze, Family.Data, (g, t) => g.Squeeze(t[0] * 2.0), Rand(3, 1, 4));
 
         foreach (var c in Cnn()) yield return c;
+        foreach (var c in Rnn()) yield return c;
     }
 
 }

@@ -173,12 +173,19 @@ namespace GraphDl.Ops
             }
         }
 
+        /// <summary>Checks that c0 (input 3) has h0's (input 2) dims.</summary>
+        internal static void CheckC0(KernelContext c)
+        {
+            var c0 = c.Input(3);
+            if (!c0.Dims.SequenceEqual(c.Input(2).Dims)) throw c.Error($"c0 {Shape.Format(c0.Dims)} and h0 {Shape.Format(c.Input(2).Dims)} differ");
+        }
+
         internal static void LstmForward<T>(KernelContext c) where T : unmanaged, IFloatingPointIeee754<T>
         {
             // inputs: 0 x, 1 seq_len, 2 h0, 3 c0, 4 kernel, 5 bias
             var (B, T_, I, H) = Dims(c, 2, 4, 4);
+            CheckC0(c);
             var c0 = c.Input(3);
-            if (!c0.Dims.SequenceEqual(c.Input(2).Dims)) throw c.Error($"c0 {Shape.Format(c0.Dims)} and h0 {Shape.Format(c.Input(2).Dims)} differ");
             T fb = T.CreateChecked(c.Attrs.Float("forget_bias", 1.0));
             double clipD = c.Attrs.Float("cell_clip", 0);
             var lens = Lengths(c, c.Input(1), B, T_);

@@ -26,8 +26,9 @@ namespace GraphDl.Ops
                 Gemm.Dgemm(ta, tb, m, n, k, 1.0, (double*)a, lda, (double*)b, ldb, acc ? 1.0 : 0.0, (double*)c, ldc, pool);
         }
 
-        /// <summary>Validated lengths: <paramref name="lens"/>[b] = steps example b runs.</summary>
-        static int[] Lengths(KernelContext c, NDArray seq, int batch, int time)
+        /// <summary>Validated lengths: <c>lens[b]</c> = steps example b runs (rented from <see cref="ArrayPool{T}.Shared"/>;
+        /// the caller returns it). The GPU kernels share it.</summary>
+        internal static int[] Lengths(KernelContext c, NDArray seq, int batch, int time)
         {
             var lens = ArrayPool<int>.Shared.Rent(Math.Max(batch, 1));
             if (seq.Size == 0) { Array.Fill(lens, time, 0, batch); return lens; }
@@ -50,7 +51,7 @@ namespace GraphDl.Ops
         }
 
         /// <summary>Checks x [B,T,I], a state [B,H] and a kernel [I+H, gates·H]; returns (B, T, I, H).</summary>
-        static (int B, int T, int I, int H) Dims(KernelContext c, int stateAt, int kernelAt, int gates)
+        internal static (int B, int T, int I, int H) Dims(KernelContext c, int stateAt, int kernelAt, int gates)
         {
             var x = c.Input(0); var h0 = c.Input(stateAt); var w = c.Input(kernelAt); var b = c.Input(kernelAt + 1);
             if (x.Rank != 3) throw c.Error($"x must be [batch, time, features], got {Shape.Format(x.Dims)}");
@@ -164,13 +165,20 @@ namespace GraphDl.Ops
 
         // ---------------------------------------------------------------- GRU
 
+        /// <summary>Checks the GRU's candidate kernel (input 5, [I+H, H]) and bias (input 6, [H]).</summary>
+        internal static void CheckCandidate(KernelContext c, int I, int H)
+        {
+            var wc = c.Input(5); var bc = c.Input(6);
+            if (wc.Rank != 2 || wc.Dims[0] != I + H || wc.Dims[1] != H) throw c.Error($"candidate kernel {Shape.Format(wc.Dims)} needs [{I + H}, {H}]");
+            if (bc.Rank != 1 || bc.Dims[0] != H) throw c.Error($"candidate bias {Shape.Format(bc.Dims)} needs [{H}]");
+        }
+
         internal static void GruForward<T>(KernelContext c) where T : unmanaged, IFloatingPointIeee754<T>
         {
             // inputs: 0 x, 1 seq_len, 2 h0, 3 wg, 4 bg, 5 wc, 6 bc
             var (B, T_, I, H) = Dims(c, 2, 3, 2);
+            CheckCandidate(c, I, H);
             var wc = c.Input(5); var bc = c.Input(6);
-            if (wc.Rank != 2 || wc.Dims[0] != I + H || wc.Dims[1] != H) throw c.Error($"candidate kernel {Shape.Format(wc.Dims)} needs [{I + H}, {H}]");
-            if (bc.Rank != 1 || bc.Dims[0] != H) throw c.Error($"candidate bias {Shape.Format(bc.Dims)} needs [{H}]");
             var lens = Lengths(c, c.Input(1), B, T_);
             var rh = ArrayPool<T>.Shared.Rent(Math.Max(B * H, 1));
             try
