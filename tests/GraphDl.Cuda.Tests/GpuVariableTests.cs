@@ -230,6 +230,40 @@ public class GpuVariableTests
     }
 
     [Test]
+    public void SeededInitializers_GiveTheSameValuesOnTheGpu()
+    {
+        // Glorot-uniform and random-uniform initializers draw on the GPU (RandomUniform has a kernel), the truncated
+        // normal one on the CPU (copied to the GPU variable): every value is the CPU's, bit for bit, and so is every later
+        // draw of a sampler (the session's run counter).
+        (float[][] Values, float[][] Draws, List<string> Log) Run(SessionOptions? options)
+        {
+            var g = new Graph { Seed = 42 };
+            var a = g.GetVariable("a", Shape.Of(17, 9), initializer: Initializers.GlorotUniform());
+            var b = g.GetVariable("b", Shape.Of(33), initializer: Initializers.RandomUniform(-2, 3, seed: 7));
+            var c = g.GetVariable("c", Shape.Of(4, 6), initializer: Initializers.TruncatedNormal(0, 0.5));
+            var u = g.RandomUniform(Shape.Of(50), dtype: DType.Float32, name: "draw");
+            var lines = new List<string>();
+            using var s = new Session(g, options == null ? null : new SessionOptions
+            {
+                Devices = options.Devices, DefaultDevice = options.DefaultDevice, LogDevicePlacement = true, PlacementLog = lines.Add,
+            });
+            s.Run(g.GlobalVariablesInitializer());
+            var values = new[] { a, b, c }.Select(v => v.Eval(s).ToArray<float>()).ToArray();
+            var draws = Enumerable.Range(0, 3).Select(_ => s.Run(u).ToArray<float>()).ToArray();
+            return (values, draws, lines);
+        }
+        var cpu = Run(null);
+        var gpu = Run(OnGpu());
+        for (int i = 0; i < cpu.Values.Length; i++) Assert.That(gpu.Values[i], Is.EqualTo(cpu.Values[i]), $"variable {i}");
+        for (int i = 0; i < cpu.Draws.Length; i++) Assert.That(gpu.Draws[i], Is.EqualTo(cpu.Draws[i]), $"draw {i}");
+        Assert.That(cpu.Draws[1], Is.Not.EqualTo(cpu.Draws[0]), "each run draws new numbers");
+        Assert.That(gpu.Log, Does.Contain("draw/RandomUniform: (RandomUniform): /gpu:0"));
+        Assert.That(gpu.Log.Single(l => l.Contains("(TruncatedNormal)")),
+            Does.EndWith(": /cpu:0 (asked for /gpu:0: /gpu:0 has no kernel for TruncatedNormal)"));
+        Assert.That(gpu.Log, Does.Contain("a: (VariableV2): /gpu:0"));
+    }
+
+    [Test]
     public void AnUpdateOfVariablesOnTwoDevices_IsATypedError()
     {
         var g = new Graph();

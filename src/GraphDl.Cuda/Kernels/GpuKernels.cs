@@ -138,6 +138,9 @@ public static class GpuKernels
         AddApply(ApplyOps.ApplyCenteredRMSProp, (c, d, v) => ApplyOp.RMSProp<float>(c, d, v, true), (c, d, v) => ApplyOp.RMSProp<double>(c, d, v, true));
         AddApply(ApplyOps.ApplyAdam, ApplyOp.Adam<float>, ApplyOp.Adam<double>);
 
+        // RandomUniform: the CPU's generator, bit for bit (the normal samplers stay on the CPU: CpuOnlyOps says why).
+        Add(RandomOps.RandomUniform, RandomOp.Uniform, RandomOp.Kernels, hostInputs: [0]);
+
         // Metadata-only ops: their CPU kernels touch no element, only dims (and host-side operands), so they run as is
         // on GPU arrays and yield views or forwards of them.
         Add(StateOps.Identity, (c, _) => c.Node.Def.Cpu(c), null);

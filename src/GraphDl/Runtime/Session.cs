@@ -421,19 +421,21 @@ public sealed class Session : IDisposable
     }
 
     /// <summary>Stateful ops in a session with other devices: a variable lives on the device it asks for when that
-    /// device holds variables (else on the CPU); an op that updates variables in place (<see cref="Ops.OpDef.RefInputs"/>)
-    /// runs where they live, whatever it asks for itself; other stateful ops (random, summaries) run on the CPU.</summary>
+    /// device holds variables (else on the CPU), and a random sampler runs there when the device has its kernel; an op
+    /// that updates variables in place (<see cref="Ops.OpDef.RefInputs"/>) runs where they live, whatever it asks for
+    /// itself.</summary>
     Device PlaceStateful(Operation op, string? want)
     {
-        if (op.Def == Ops.VariableOps.VariableV2)
+        int refs = op.Def.RefInputs;
+        if (refs == 0)
         {
+            // Variables, random samplers: where they ask, when that device has a kernel for them.
             if (want == null) return CpuDevice.Instance;
             foreach (var d in devices)
                 if (string.Equals(d.Name, want, StringComparison.OrdinalIgnoreCase) && d.CanRun(op.Def)) return d;
             return CpuDevice.Instance;
         }
-        int refs = op.Def.RefInputs;
-        if (refs == 0 || op.Inputs.Length < refs) return CpuDevice.Instance;
+        if (op.Inputs.Length < refs) return CpuDevice.Instance;
         var home = Place(op.Inputs[0].Op);
         for (int i = 1; i < refs; i++)
         {
@@ -461,7 +463,6 @@ public sealed class Session : IDisposable
             var asked = devices.FirstOrDefault(d => string.Equals(d.Name, want, StringComparison.OrdinalIgnoreCase));
             string why = asked == null ? $"no device {want} in this session"
                 : op.Def.RefInputs > 0 ? $"it updates variable '{op.Inputs[0].Op.Name}', which lives on {placed.Name}"
-                : op.Def.Stateful && op.Def != Ops.VariableOps.VariableV2 ? "stateful ops run on the CPU"
                 : $"{want} has no kernel for {op.Type}";
             line += $" (asked for {want}: {why})";
         }

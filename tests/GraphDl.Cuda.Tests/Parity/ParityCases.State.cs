@@ -25,6 +25,17 @@ public static partial class ParityCases
         yield return C("AssignSub int32", VariableOps.AssignSub, Family.Data, (g, x) => g.Variable(x[0], "v").AssignSub(x[1]),
             NDArray.From(Enumerable.Range(-10, 21).ToArray(), 3, 7), NDArray.From(Enumerable.Range(0, 21).Select(i => i * 3 - 9).ToArray(), 3, 7));
 
+        // RandomUniform: the CPU's counter-based stream, bit for bit; each of the two runs draws new numbers (the run counter).
+        yield return C("RandomUniform [5,7]", RandomOps.RandomUniform, Family.Data, (g, x) => g.RandomUniform(Shape.Of(5, 7), seed: 3));
+        yield return C("RandomUniform [300,7] graph seed", RandomOps.RandomUniform, Family.Data, (g, x) =>
+        {
+            g.Seed = 11;
+            return g.RandomUniform(Shape.Of(300, 7));
+        });
+        yield return C("RandomUniform float64 [9,4]", RandomOps.RandomUniform, Family.Data,
+            (g, x) => g.RandomUniform(Shape.Of(9, 4), dtype: DType.Float64, seed: 5));
+        yield return C("RandomUniform [0,3] empty", RandomOps.RandomUniform, Family.Data, (g, x) => g.RandomUniform(Shape.Of(0, 3), seed: 1));
+
         yield return C("ApplyGradientDescent [5,7]", ApplyOps.ApplyGradientDescent, Family.Update,
             (g, x) => g.ApplyGradientDescent(g.Variable(x[0], "v"), F(g, 0.1), x[1]), Rand(5, 7), Rand(5, 7));
         yield return C("ApplyGradientDescent delta aliases var", ApplyOps.ApplyGradientDescent, Family.Update,
