@@ -79,13 +79,14 @@ public class GpuVariableTests
     }
 
     /// <summary>Forward and backward also on the GPU: its reductions sum in another order than the CPU's, so the results
-    /// agree to rtol 1e-4 (observed: about 1e-6).</summary>
+    /// agree to rtol 1e-4 (observed: at most 2.2e-7 relative on the losses).</summary>
     [TestCaseSource(nameof(OptimizerCases))]
     public void LinearRegression_WithVariablesOnTheGpu_MatchesTheCpu(string opt)
     {
         var cpu = LinearRegression(opt, null, out var wc);
         var gpu = LinearRegression(opt, OnGpu(), out var wg);
         Assert.That(cpu[^1], Is.LessThan(cpu[0]), "the model should learn");
+        TestContext.Out.WriteLine($"{opt}: largest relative loss difference {cpu.Zip(gpu, (c, g) => Math.Abs(g - c) / Math.Abs(c)).Max():G3}");
         for (int i = 0; i < cpu.Length; i++) Assert.That(gpu[i], Is.EqualTo(cpu[i]).Within(1e-2).Percent, $"loss at step {i}");
         for (int i = 0; i < wc.Length; i++) Assert.That(wg[i], Is.EqualTo(wc[i]).Within(1e-4).Percent.Or.EqualTo(wc[i]).Within(1e-6), $"w[{i}]");
     }
@@ -123,6 +124,7 @@ public class GpuVariableTests
         var cpu = Losses(null, out _);
         var gpu = Losses(OnGpu(), out var trace);
         Assert.That(cpu[^1], Is.LessThan(cpu[0]), "the model should learn");
+        TestContext.Out.WriteLine($"{opt}: largest relative loss difference {cpu.Zip(gpu, (c, g) => Math.Abs(g - c) / Math.Abs(c)).Max():G3}");
         for (int i = 0; i < cpu.Length; i++) Assert.That(gpu[i], Is.EqualTo(cpu[i]).Within(1e-2).Percent, $"loss at step {i} (relative 1e-4)");
         var onGpu = trace.Nodes.Where(n => n.Device == "/gpu:0").Select(n => n.OpType).ToHashSet();
         Assert.That(onGpu, Does.Contain("VariableV2"));
