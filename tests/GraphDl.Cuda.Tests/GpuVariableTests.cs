@@ -24,19 +24,25 @@ public class GpuVariableTests
 
     static Optimizer Make(string name) => Optimizers.Single(o => o.Name == name).Make();
 
+    static IEnumerable<TestCaseData> OptimizerDTypeCases() =>
+        Optimizers.SelectMany(o => new[] { DType.Float32, DType.Float64 }.Select(t => new TestCaseData(o.Name, t).SetName($"{{m}}({o.Name}, {t.Name()})")));
+
+    static NDArray Arr(DType t, double[] v, params int[] dims) =>
+        t == DType.Float32 ? NDArray.From(v.Select(x => (float)x).ToArray(), dims) : NDArray.From(v, dims);
+
     /// <summary>Only the updates differ in placement: the gradients are fed, so a GPU step runs the Apply kernels on
-    /// GPU-resident variables and slots, and the CPU step the CPU kernels. Float32 on the simulator: bit for bit.</summary>
-    [TestCaseSource(nameof(OptimizerCases))]
-    public void ApplyKernels_OnGpuVariables_MatchTheCpuExactly(string opt)
+    /// GPU-resident variables and slots, and the CPU step the CPU kernels. On the simulator: bit for bit, float32 and float64.</summary>
+    [TestCaseSource(nameof(OptimizerDTypeCases))]
+    public void ApplyKernels_OnGpuVariables_MatchTheCpuExactly(string opt, DType t)
     {
-        float[][] Run(SessionOptions? options)
+        double[][] Run(SessionOptions? options)
         {
             var g = new Graph();
             // 37 elements: not a multiple of the CPU's vector width, so its vector loop and scalar tail both run.
-            var w = g.Variable(NDArray.From(Enumerable.Range(0, 37).Select(i => (float)Math.Sin(i * 1.3)).ToArray(), 37), "w");
-            var b = g.Variable(NDArray.From(new[] { 0.25f }, 1), "b");
-            var gw = g.Placeholder(DType.Float32, Shape.Of(37), "gw");
-            var gb = g.Placeholder(DType.Float32, Shape.Of(1), "gb");
+            var w = g.Variable(Arr(t, Enumerable.Range(0, 37).Select(i => Math.Sin(i * 1.3)).ToArray(), 37), "w");
+            var b = g.Variable(Arr(t, [0.25], 1), "b");
+            var gw = g.Placeholder(t, Shape.Of(37), "gw");
+            var gb = g.Placeholder(t, Shape.Of(1), "gb");
             var o = Make(opt);
             var train = o.ApplyGradients([(gw, w), (gb, b)]);
             var init = g.GlobalVariablesInitializer();
@@ -44,12 +50,14 @@ public class GpuVariableTests
             s.Run(init);
             for (int step = 0; step < 6; step++)
             {
-                // Gradients of varied magnitude, including tiny ones (accumulators near the flush-to-zero threshold) and zeros.
-                var gws = Enumerable.Range(0, 37).Select(i => i % 7 == 0 ? 0f : (float)(Math.Cos(i * 0.9 + step) * Math.Pow(10, (i % 5) - 3))).ToArray();
-                s.Run([], [(gw, NDArray.From(gws, 37)), (gb, NDArray.From(new[] { 0.5f - step }, 1))], [train]);
+                // Gradients of varied magnitude, zeros, and tiny ones whose squares (and the decaying accumulators built
+                // on them) fall below the smallest normal float, where the kernels flush to zero.
+                var gws = Enumerable.Range(0, 37).Select(i => i % 7 == 0 ? 0 : i % 11 == 1 ? 1e-21 * (step + 1)
+                    : i % 13 == 2 ? 1e-160 : Math.Cos(i * 0.9 + step) * Math.Pow(10, (i % 5) - 3)).ToArray();
+                s.Run([], [(gw, Arr(t, gws, 37)), (gb, Arr(t, [0.5 - step], 1))], [train]);
             }
-            var outs = new List<float[]> { w.Eval(s).ToArray<float>(), b.Eval(s).ToArray<float>() };
-            foreach (var slot in o.GetSlotNames()) outs.Add(s.Run(o.GetSlot(w, slot)!.Value).ToArray<float>());
+            var outs = new List<double[]> { w.Eval(s).ToDoubleArray(), b.Eval(s).ToDoubleArray() };
+            foreach (var slot in o.GetSlotNames()) outs.Add(s.Run(o.GetSlot(w, slot)!.Value).ToDoubleArray());
             return outs.ToArray();
         }
         var cpu = Run(null);
