@@ -8,26 +8,25 @@ namespace GraphDl.Cuda;
 /// has a GPU kernel).</summary>
 public static class CpuOnlyOps
 {
-    const string HostState = "stateful: variables live in the Session on the host in this version, and Session.Place keeps stateful ops on the CPU (GPU-resident variables are future work)";
     const string HostValue = "its value comes from the host (feed or constant); the planner copies it to the GPU where a GPU op reads it";
     const string HostMeta = "reads only dims and yields a small int tensor that host-side operands (axes, shapes) use; a GPU placement would need host-memory outputs in the planner";
-    const string Random = "stateful random op: Session.Place keeps it on the CPU; a GPU generator (Philox, as TF) is future work";
+    const string Normal = "Box-Muller in double (log, cos): the CPU uses .NET's Math.Log and Math.Cos, a GPU its own device math, " +
+        "which may differ in the last bits, so a seeded graph would draw device-dependent values (float64 outputs almost always, " +
+        "float32 outputs rarely); a GPU kernel needs one correctly rounded log and cos shared by both devices, which would change the CPU's stream";
+    const string Shuffle = "a sequential Fisher-Yates shuffle (each swap depends on the previous ones) of whole rows; a GPU kernel would only " +
+        "gather rows after a host-side permutation";
     const string Summary = "summary ops build protobuf strings on the host";
-    const string Apply = "optimizer update: stateful, updates a host-resident variable in place (GPU apply kernels come with GPU-resident variables)";
 
     /// <summary>Every CPU-only op and why.</summary>
     public static readonly IReadOnlyDictionary<OpDef, string> Reasons = new Dictionary<OpDef, string>
     {
         [StateOps.Const] = HostValue, [StateOps.Placeholder] = HostValue, [StateOps.PlaceholderWithDefault] = HostValue,
         [StateOps.NoOp] = "computes nothing",
-        [VariableOps.VariableV2] = HostState, [VariableOps.Assign] = HostState, [VariableOps.AssignAdd] = HostState, [VariableOps.AssignSub] = HostState,
         [Reduce.ReducedShape] = HostMeta,
         [ShapeOps.Shape] = HostMeta, [ShapeOps.Size] = HostMeta, [ArrayOps.Rank] = HostMeta, [ConcatOps.ConcatOffset] = HostMeta,
         [ArrayOps.InvertPermutation] = HostMeta, [SequenceOps.Range] = HostMeta,
-        [RandomOps.RandomUniform] = Random, [RandomOps.RandomStandardNormal] = Random, [RandomOps.TruncatedNormal] = Random, [RandomOps.RandomShuffle] = Random,
+        [RandomOps.RandomStandardNormal] = Normal, [RandomOps.TruncatedNormal] = Normal, [RandomOps.RandomShuffle] = Shuffle,
         [SummaryOps.ScalarSummary] = Summary, [SummaryOps.HistogramSummary] = Summary, [SummaryOps.ImageSummary] = Summary,
         [SummaryOps.TensorSummaryV2] = Summary, [SummaryOps.MergeSummary] = Summary,
-        [ApplyOps.ApplyGradientDescent] = Apply, [ApplyOps.ApplyMomentum] = Apply, [ApplyOps.ApplyAdagrad] = Apply, [ApplyOps.ApplyRMSProp] = Apply,
-        [ApplyOps.ApplyCenteredRMSProp] = Apply, [ApplyOps.ApplyAdam] = Apply,
     };
 }

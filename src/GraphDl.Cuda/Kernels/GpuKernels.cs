@@ -126,6 +126,21 @@ public static class GpuKernels
         Add(RnnSequenceOps.RnnSequence, RnnOp.RnnForward, null, hostInputs: [1]);
         Add(RnnSequenceOps.RnnSequenceGrad, RnnOp.RnnBackward, null, hostInputs: [1]);
 
+        // Variables that live on the GPU (the session keeps their values in device memory) and their in-place updates.
+        Add(VariableOps.VariableV2, ApplyOp.Variable, ApplyOp.Kernels);
+        Add(VariableOps.Assign, ApplyOp.Assign, null);
+        Add(VariableOps.AssignAdd, ApplyOp.Update(+1), null);
+        Add(VariableOps.AssignSub, ApplyOp.Update(-1), null);
+        AddApply(ApplyOps.ApplyGradientDescent, ApplyOp.GradientDescent<float>, ApplyOp.GradientDescent<double>);
+        AddApply(ApplyOps.ApplyMomentum, ApplyOp.Momentum<float>, ApplyOp.Momentum<double>);
+        AddApply(ApplyOps.ApplyAdagrad, ApplyOp.Adagrad<float>, ApplyOp.Adagrad<double>);
+        AddApply(ApplyOps.ApplyRMSProp, (c, d, v) => ApplyOp.RMSProp<float>(c, d, v, false), (c, d, v) => ApplyOp.RMSProp<double>(c, d, v, false));
+        AddApply(ApplyOps.ApplyCenteredRMSProp, (c, d, v) => ApplyOp.RMSProp<float>(c, d, v, true), (c, d, v) => ApplyOp.RMSProp<double>(c, d, v, true));
+        AddApply(ApplyOps.ApplyAdam, ApplyOp.Adam<float>, ApplyOp.Adam<double>);
+
+        // RandomUniform: the CPU's generator, bit for bit (the normal samplers stay on the CPU: CpuOnlyOps says why).
+        Add(RandomOps.RandomUniform, RandomOp.Uniform, RandomOp.Kernels, hostInputs: [0]);
+
         // Metadata-only ops: their CPU kernels touch no element, only dims (and host-side operands), so they run as is
         // on GPU arrays and yield views or forwards of them.
         Add(StateOps.Identity, (c, _) => c.Node.Def.Cpu(c), null);
@@ -163,6 +178,9 @@ public static class GpuKernels
         if (kernels != null) KernelLists.Add(kernels);
         if (hostInputs != null) HostInputs[op] = hostInputs;
     }
+
+    static void AddApply(OpDef op, Action<KernelContext, CudaDevice, NDArray> f32, Action<KernelContext, CudaDevice, NDArray> f64) =>
+        Add(op, ApplyOp.Apply(op, f32, f64), null, hostInputs: ApplyOp.ScalarInputs(op));
 
     /// <summary>True if the op has a GPU kernel.</summary>
     public static bool Has(OpDef op) => Table.ContainsKey(op);

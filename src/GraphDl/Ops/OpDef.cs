@@ -22,6 +22,10 @@ public sealed class OpDef
     /// <summary>True for ops whose result is not a pure function of their inputs (random, variables, assign).</summary>
     public bool Stateful { get; init; }
 
+    /// <summary>How many leading inputs are variable refs (<c>VariableV2</c> outputs) that the kernel updates in place
+    /// (<c>Assign*</c>, <c>Apply*</c>): a session runs such an op on the device where those variables live.</summary>
+    public int RefInputs { get; init; }
+
     /// <summary>The elementwise functor type (an <see cref="IArith"/> or <see cref="CompareOps.ICmp"/> struct) behind this
     /// op's kernel, or null: other
     /// devices (the GPU) instantiate their own kernels over the same functor, so its math is written once.</summary>

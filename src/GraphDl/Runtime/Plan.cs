@@ -14,6 +14,8 @@ internal sealed class Plan
         public int[] Inputs = [];
         public int OutBase;
         public Device? CopyFrom;
+        /// <summary>For a copy, the tensor it copies (error messages).</summary>
+        public Tensor? CopyOf;
         /// <summary>Slots whose last reader is this step: their buffers return to the pool after it.</summary>
         public int[] Release = [];
         /// <summary>The node's CPU kernel when it runs on <see cref="CpuDevice.Instance"/> (called directly, no device dispatch).</summary>
@@ -186,6 +188,7 @@ internal sealed class Plan
         var feedSlots = feeds.Select(f => { int s = NewSlot(cpu); slotOf[f] = s; return s; }).ToArray();
         var steps = new List<Plan.Step>();
         var copies = new Dictionary<(int, Device), int>();
+        var tensorOf = new Dictionary<int, Tensor>();
         int copyCount = 0;
         int On(int slot, Device d)
         {
@@ -194,7 +197,8 @@ internal sealed class Plan
             if (copies.TryGetValue((slot, d), out int c)) return c;
             if (!from.IsHost && !d.IsHost) slot = On(slot, cpu);
             c = NewSlot(d);
-            steps.Add(new Step { Device = d, Host = d.IsHost, CopyFrom = deviceOfSlot[slot], Inputs = [slot], OutBase = c });
+            steps.Add(new Step { Device = d, Host = d.IsHost, CopyFrom = deviceOfSlot[slot], Inputs = [slot], OutBase = c, CopyOf = tensorOf.GetValueOrDefault(slot) });
+            if (tensorOf.TryGetValue(slot, out var copied)) tensorOf[c] = copied;
             copies[(slot, d)] = c;
             copyCount++;
             return c;
@@ -220,6 +224,7 @@ internal sealed class Plan
             foreach (var t in op.Outputs)
             {
                 int s = NewSlot(device);
+                tensorOf[s] = t;
                 if (!fed.Contains(t)) slotOf[t] = s;
             }
             steps.Add(new Step

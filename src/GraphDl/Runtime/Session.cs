@@ -117,7 +117,9 @@ public sealed class Session : IDisposable
             for (int i = 0; i < fetches.Length; i++)
             {
                 int k = fetches[i] == plan.Fetches[i] ? i : IndexOf(plan.Fetches, fetches[i]);
-                var v = frame.Values[plan.FetchSlots[k]]!;
+                var v = frame.Values[plan.FetchSlots[k]] ?? throw new UninitializedVariableException(
+                    $"Attempting to use uninitialized value {fetches[i].Op.Name} (fetched): run its initializer " +
+                    "(GlobalVariablesInitializer) or Load a value first");
                 results[i] = CopyToHost(v);
             }
             if (observe != null) Specialize(plan, feeds, observe);
@@ -295,7 +297,9 @@ public sealed class Session : IDisposable
 
     static void RunCopy(Plan.Step step, Frame frame)
     {
-        var src = frame.Values[step.Inputs[0]]!;
+        var src = frame.Values[step.Inputs[0]] ?? throw new UninitializedVariableException(
+            $"Attempting to use uninitialized value {step.CopyOf?.Op.Name} (copied to {step.Device.Name}): run its initializer " +
+            "(GlobalVariablesInitializer) or Load a value first");
         var dst = frame.Copies[step.OutBase];
         if (dst == null || !dst.SameLayout(src.DType, src.dims))
             frame.Copies[step.OutBase] = dst = step.Device.IsHost ? NDArray.Zeros(src.DType, src.dims) : step.Device.Allocate(src.DType, src.dims);
@@ -409,11 +413,45 @@ public sealed class Session : IDisposable
     internal Device Place(Operation op)
     {
         string? want = op.Device ?? Options.DefaultDevice;
-        if (want == null || op.Def.Stateful) return CpuDevice.Instance;
+        if (op.Def.Stateful) return devices.Length == 1 ? CpuDevice.Instance : PlaceStateful(op, want);
+        if (want == null) return CpuDevice.Instance;
         foreach (var d in devices)
             if (string.Equals(d.Name, want, StringComparison.OrdinalIgnoreCase) && d.CanRun(op.Def)) return d;
         return CpuDevice.Instance;
     }
+
+    /// <summary>Stateful ops in a session with other devices: a variable lives on the device it asks for when that
+    /// device holds variables (else on the CPU), and a random sampler runs there when the device has its kernel; an op
+    /// that updates variables in place (<see cref="Ops.OpDef.RefInputs"/>) runs where they live, whatever it asks for
+    /// itself.</summary>
+    Device PlaceStateful(Operation op, string? want)
+    {
+        int refs = op.Def.RefInputs;
+        if (refs == 0)
+        {
+            // Variables, random samplers: where they ask, when that device has a kernel for them.
+            if (want == null) return CpuDevice.Instance;
+            foreach (var d in devices)
+                if (string.Equals(d.Name, want, StringComparison.OrdinalIgnoreCase) && d.CanRun(op.Def)) return d;
+            return CpuDevice.Instance;
+        }
+        if (op.Inputs.Length < refs) return CpuDevice.Instance;
+        var home = Place(op.Inputs[0].Op);
+        for (int i = 1; i < refs; i++)
+        {
+            var other = Place(op.Inputs[i].Op);
+            if (other != home)
+                throw new SessionRunException($"{op} updates variable '{op.Inputs[0].Op.Name}' on {home.Name} and variable " +
+                    $"'{op.Inputs[i].Op.Name}' on {other.Name}: the variables one op updates must live on one device (create them " +
+                    "under the same graph.Device scope)");
+        }
+        if (!home.IsHost && !home.CanRun(op.Def))
+            throw new SessionRunException($"{op} updates variable '{op.Inputs[0].Op.Name}' on {home.Name}, which has no kernel for {op.Type}");
+        return home;
+    }
+
+    /// <summary>The device a variable's value lives on in this session.</summary>
+    internal Device HomeOf(Operation variable) => devices.Length == 1 ? CpuDevice.Instance : Place(variable);
 
     /// <summary>Logs where <paramref name="op"/> was placed (with <see cref="SessionOptions.LogDevicePlacement"/>).</summary>
     internal void LogPlacement(Operation op, Device placed)
@@ -423,8 +461,8 @@ public sealed class Session : IDisposable
         if (want != null && !string.Equals(want, placed.Name, StringComparison.OrdinalIgnoreCase))
         {
             var asked = devices.FirstOrDefault(d => string.Equals(d.Name, want, StringComparison.OrdinalIgnoreCase));
-            string why = op.Def.Stateful ? "stateful ops run on the CPU"
-                : asked == null ? $"no device {want} in this session"
+            string why = asked == null ? $"no device {want} in this session"
+                : op.Def.RefInputs > 0 ? $"it updates variable '{op.Inputs[0].Op.Name}', which lives on {placed.Name}"
                 : $"{want} has no kernel for {op.Type}";
             line += $" (asked for {want}: {why})";
         }
@@ -446,6 +484,7 @@ public sealed class Session : IDisposable
     /// <summary>Stores <paramref name="value"/> into the variable, reusing its buffer when the layout matches; returns the stored array.</summary>
     internal NDArray WriteVariable(Operation v, NDArray value)
     {
+        if (devices.Length > 1 && HomeOf(v) is { IsHost: false } home) return WriteDeviceVariable(v, value, home);
         lock (varGate)
         {
             if (variables.Length <= v.Id) Array.Resize(ref variables, Math.Max(Graph.Version, v.Id + 1));
@@ -458,6 +497,29 @@ public sealed class Session : IDisposable
             var copy = value.Clone();
             variables[v.Id] = copy;
             return copy;
+        }
+    }
+
+    /// <summary><see cref="WriteVariable"/> for a variable that lives on <paramref name="home"/> (a GPU): its buffer there
+    /// is reused when the layout matches; <paramref name="value"/> may be a host array or an array of that device.</summary>
+    NDArray WriteDeviceVariable(Operation v, NDArray value, Device home)
+    {
+        if (value.device != null && value.device != home)
+            throw new SessionRunException($"cannot write a value on {value.device.Name} into variable '{v.Name}' on {home.Name}");
+        lock (varGate)
+        {
+            if (variables.Length <= v.Id) Array.Resize(ref variables, Math.Max(Graph.Version, v.Id + 1));
+            var cur = variables[v.Id];
+            if (cur == null || cur.device != home || !cur.SameLayout(value.DType, value.dims))
+            {
+                var fresh = home.Allocate(value.DType, value.dims);
+                if (cur?.device != null) cur.device.Free(cur);
+                variables[v.Id] = cur = fresh;
+            }
+            if (ReferenceEquals(cur.data, value.data)) return cur;
+            if (value.device == null) home.CopyIn(value, cur);
+            else if (value.Size > 0) home.StridedCopy(value, 0, [1], cur, 0, [1], [value.Size]);
+            return cur;
         }
     }
 
@@ -487,6 +549,12 @@ public sealed class Session : IDisposable
                 foreach (var special in p.Specializations)
                     if (special.Plan != p) special.Plan.FreeDeviceBuffers(freed);
             }
+        lock (varGate)
+        {
+            // Variables that live on other devices give their memory back too.
+            for (int i = 0; i < variables.Length; i++)
+                if (variables[i]?.device is { } d && freed.Add(variables[i]!)) { d.Free(variables[i]!); variables[i] = null; }
+        }
         ownPool?.Dispose();
     }
 }

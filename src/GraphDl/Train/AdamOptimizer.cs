@@ -35,6 +35,7 @@ public sealed class AdamOptimizer : Optimizer
         if (!powers.ContainsKey(g))
         {
             var first = vars.OrderBy(v => v.Name, StringComparer.Ordinal).First();
+            using (g.Device(first.Op.Device))
             using (g.NameScope(""))
             {
                 var b1 = g.Variable(Scalar(beta1, first.DType), "beta1_power", trainable: false);

@@ -128,6 +128,8 @@ public abstract class Optimizer
     {
         if (slots.TryGetValue((var, slotName), out var slot)) return slot;
         var g = var.Graph;
+        // Colocated with its variable (TF1's colocate_with): the update op needs both on one device.
+        using (g.Device(var.Op.Device))
         using (g.NameScope(var.Name + "/"))
         {
             Tensor init;

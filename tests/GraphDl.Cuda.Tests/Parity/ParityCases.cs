@@ -23,6 +23,10 @@ public enum Family
     /// <summary>The fused RNN, GRU and LSTM layers and their gradients (device exp/tanh vs the CPU's float32 exponential,
     /// other GEMM summation order, carried through the recurrence): see <see cref="ParityCases"/>' RNN cases.</summary>
     Rnn,
+    /// <summary>Variable updates (Assign*, the fused optimizer updates) on GPU-resident variables: bit-exact on the CPU
+    /// accelerator (same operations in the same order as the CPU's scalar loop); on a GPU, fused multiply-add and the
+    /// device's square root and division may move an ulp: rtol 1e-6, atol 1e-6.</summary>
+    Update,
 }
 
 public sealed record ParityCase(string Name, OpDef Op, Family Family, Func<Graph, Tensor[], Tensor[]> Build, NDArray[] Inputs)
@@ -44,6 +48,7 @@ public static partial class ParityCases
         Family.MatMul => (1e-5, 1e-5),
         Family.Conv => (1e-5, 1e-5),
         Family.Rnn => RnnTolerance,
+        Family.Update => (1e-6, 1e-6),
         _ => (1e-5, 1e-6),
     };
 
@@ -268,6 +273,7 @@ public static partial class ParityCases
 
         foreach (var c in Cnn()) yield return c;
         foreach (var c in Rnn()) yield return c;
+        foreach (var c in State()) yield return c;
     }
 
 }

@@ -13,12 +13,18 @@ public static class ParityRunner
         Tensor[] outs;
         using (g.Device(gpu.Name)) outs = pc.Build(g, ph);
         var feeds = ph.Zip(pc.Inputs, (t, v) => (t, v)).ToArray();
+        // Stateful cases (variables and their updates): both sessions start from the same initial values, fed, and each GPU
+        // run is compared with the same run on the CPU.
+        var init = g.GlobalVariables.Count > 0 ? g.GlobalVariablesInitializer() : null;
         using var cpu = new Session(g);
-        var expect = cpu.Run(outs, feeds);
+        if (init != null) cpu.Run([], feeds, [init]);
+        var expects = new[] { cpu.Run(outs, feeds), cpu.Run(outs, feeds) };
         using var s = new Session(g, new SessionOptions { Devices = [gpu] });
+        if (init != null) s.Run([], feeds, [init]);
         var (rtol, atol) = ParityCases.Tolerance(pc.Family);
         for (int run = 0; run < 2; run++)
         {
+            var expect = expects[run];
             var trace = new StepTrace();
             NDArray[] got;
             try { got = s.Run(outs, feeds, [], new RunOptions { TraceLevel = RunTraceLevel.FullTrace }, trace); }

@@ -16,7 +16,7 @@ public static class VariableOps
     /// <summary><c>ref = value</c>; outputs the new value.</summary>
     public static readonly OpDef Assign = new()
     {
-        Name = "Assign", Grad = null, Stateful = true, Aliases = true,
+        Name = "Assign", Grad = null, Stateful = true, Aliases = true, RefInputs = 1,
         Infer = c => { CheckRef(c); return InferContext.One(c.DType(0), c.Shape(0)); },
         Cpu = c =>
         {
@@ -36,7 +36,7 @@ public static class VariableOps
 
     static OpDef Update(string name, int sign) => new()
     {
-        Name = name, Grad = null, Stateful = true, Aliases = true,
+        Name = name, Grad = null, Stateful = true, Aliases = true, RefInputs = 1,
         Infer = c =>
         {
             CheckRef(c);

@@ -11,6 +11,10 @@ namespace GraphDl.Ops
     /// inputs of an element (or vector) before writing it, so exact aliasing is safe.</remarks>
     public static class ApplyOps
     {
+        // Declared first: the op fields below register into it as they initialize.
+        /// <summary>Each op's input names (TF's), for other devices' kernels that validate as the CPU kernel does.</summary>
+        internal static readonly Dictionary<string, string[]> InputNames = [];
+
         /// <summary><c>var -= alpha * delta</c>.</summary>
         public static readonly OpDef ApplyGradientDescent = Def("ApplyGradientDescent", ["var", "alpha", "delta"], refs: 1,
             c => { if (F32(c)) GradientDescent<float>(c); else GradientDescent<double>(c); });
@@ -41,9 +45,19 @@ namespace GraphDl.Ops
             ["var", "m", "v", "beta1_power", "beta2_power", "lr", "beta1", "beta2", "epsilon", "grad"], refs: 3,
             c => { if (F32(c)) Adam<float>(c); else Adam<double>(c); });
 
-        static OpDef Def(string name, string[] inputs, int refs, CpuKernel run) => new()
+        static OpDef Def(string name, string[] inputs, int refs, CpuKernel run)
         {
-            Name = name, Grad = null, Stateful = true, Aliases = true,
+            InputNames[name] = inputs;
+            return DefCore(name, inputs, refs, run);
+        }
+
+        /// <summary>True if input <paramref name="i"/> of an Apply op is a tensor of the variable's shape (a ref or the
+        /// gradient), false for a scalar hyperparameter.</summary>
+        internal static bool IsTensorInput(string[] inputs, int refs, int i) => i < refs || inputs[i] is "grad" or "delta";
+
+        static OpDef DefCore(string name, string[] inputs, int refs, CpuKernel run) => new()
+        {
+            Name = name, Grad = null, Stateful = true, Aliases = true, RefInputs = refs,
             Infer = c => Infer(c, inputs, refs),
             Cpu = c =>
             {
