@@ -13,14 +13,17 @@ public enum StreamKind
     DeviceToHost = 2,
 }
 
-/// <summary>A copy between a pinned staging buffer and a device block, enqueued on the H2D or D2H stream.</summary>
+/// <summary>A copy between a pinned staging buffer and a device block, enqueued on the H2D or D2H stream. A backend
+/// takes the block's address when the work is enqueued: once freed, a <see cref="MemoryBlock"/> object may be resized
+/// and handed out again by the allocator while the work is still queued.</summary>
 /// <param name="ToDevice">True for host to device.</param>
 /// <param name="Device">The device block (its first <paramref name="Bytes"/> bytes).</param>
 /// <param name="Staging">The pinned host side.</param>
 /// <param name="Bytes">Bytes copied.</param>
 public sealed record CopyWork(bool ToDevice, MemoryBlock Device, StagingBuffer Staging, long Bytes);
 
-/// <summary>A kernel launch on the compute stream: what it reads and writes, and how to launch it on a real stream.</summary>
+/// <summary>A kernel launch on the compute stream: what it reads and writes, and how to launch it on a real stream.
+/// As with <see cref="CopyWork"/>, block addresses are only valid when the work is enqueued.</summary>
 /// <param name="Name">For diagnostics (a node name).</param>
 /// <param name="Reads">Blocks the kernel reads.</param>
 /// <param name="Writes">Blocks the kernel writes.</param>
