@@ -271,4 +271,16 @@ public class StreamSchedulerTests
         Assert.Throws<InvalidOperationException>(() => s.Release(st));
         Assert.Throws<InvalidOperationException>(() => s.CopyToDevice(st, s.Allocate(100, "c"), 10));
     }
+
+    [Test]
+    public void CudaBackend_RejectsTheNullStream_AndAKernelWithoutLaunch()
+    {
+        // No driver call is made on these paths (this machine may have no GPU).
+        var e = Assert.Throws<ArgumentException>(() => new CudaStreamBackend(IntPtr.Zero, _ => IntPtr.Zero))!;
+        Assert.That(e.Message, Does.Contain("NULL stream"));
+        var b = new CudaStreamBackend(new IntPtr(1), _ => IntPtr.Zero);
+        Assert.That(b.CreateStream(StreamKind.Compute), Is.EqualTo(new IntPtr(1)));
+        var k = Assert.Throws<ArgumentException>(() => b.EnqueueKernel(new IntPtr(1), new KernelWork("dense/MatMul", [], [])))!;
+        Assert.That(k.Message, Does.Contain("dense/MatMul"));
+    }
 }
