@@ -34,6 +34,12 @@ public sealed class UninitializedVariableException : SessionRunException
 {
     /// <summary>Creates the error.</summary>
     public UninitializedVariableException(string message) : base(message) { }
+
+    /// <summary>The error for reading <paramref name="name"/> before it has a value; <paramref name="how"/> says where
+    /// (read by a node, fetched, copied to a device).</summary>
+    internal static UninitializedVariableException For(string? name, string? how = null) =>
+        new($"Attempting to use uninitialized value {name}{(how == null ? "" : $" ({how})")}: run its initializer " +
+            "(GlobalVariablesInitializer) or Load a value first");
 }
 
 /// <summary>Raised inside shape rules; the graph wraps it with the node, op and call site.</summary>

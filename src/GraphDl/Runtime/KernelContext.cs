@@ -29,10 +29,7 @@ public sealed class KernelContext
 
     UninitializedVariableException Uninitialized(int i)
     {
-        var src = step.Node!.Inputs[i].Op;
-        return new UninitializedVariableException(
-            $"Attempting to use uninitialized value {src.Name} (read by {step.Node}): run its initializer " +
-            "(GlobalVariablesInitializer) or Load a value first");
+        return UninitializedVariableException.For(step.Node!.Inputs[i].Op.Name, $"read by {step.Node}");
     }
 
     /// <summary>How many times this node has run in this session before (drives random ops).</summary>

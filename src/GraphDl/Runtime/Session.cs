@@ -44,7 +44,7 @@ public static class Warnings
 /// concurrent runs are not locked against each other (TF1's <c>use_locking=False</c>): each element is written
 /// whole, but two concurrent training steps may interleave their updates.
 /// </remarks>
-public sealed class Session : IDisposable
+public sealed partial class Session : IDisposable
 {
     readonly ConcurrentDictionary<long, Plan[]> plans = new();
     readonly object varGate = new();
@@ -107,7 +107,7 @@ public sealed class Session : IDisposable
             for (int i = 0; i < feeds.Length; i++)
             {
                 var (t, v) = feeds[i];
-                frame.Values[plan.FeedSlots[ReferenceEquals(plan.Feeds[i], t) ? i : IndexOf(plan.Feeds, t)]] = v;
+                frame.Values[plan.FeedSlots[FeedIndex(plan, i, t)]] = v;
             }
             long t0 = trace == null ? 0 : System.Diagnostics.Stopwatch.GetTimestamp();
             if (observe != null) ExecuteObserved(plan, frame, observe);
@@ -117,9 +117,7 @@ public sealed class Session : IDisposable
             for (int i = 0; i < fetches.Length; i++)
             {
                 int k = fetches[i] == plan.Fetches[i] ? i : IndexOf(plan.Fetches, fetches[i]);
-                var v = frame.Values[plan.FetchSlots[k]] ?? throw new UninitializedVariableException(
-                    $"Attempting to use uninitialized value {fetches[i].Op.Name} (fetched): run its initializer " +
-                    "(GlobalVariablesInitializer) or Load a value first");
+                var v = frame.Values[plan.FetchSlots[k]] ?? throw UninitializedVariableException.For(fetches[i].Op.Name, "fetched");
                 results[i] = CopyToHost(v);
             }
             if (observe != null) Specialize(plan, feeds, observe);
@@ -148,6 +146,9 @@ public sealed class Session : IDisposable
         v.device.CopyOut(v, host);
         return host;
     }
+
+    /// <summary>Where the feed given <paramref name="i"/>-th, for tensor <paramref name="t"/>, sits in the plan's feed order.</summary>
+    static int FeedIndex(Plan plan, int i, Tensor t) => ReferenceEquals(plan.Feeds[i], t) ? i : IndexOf(plan.Feeds, t);
 
     static int IndexOf<T>(T[] items, T x) where T : class
     {
@@ -186,66 +187,6 @@ public sealed class Session : IDisposable
         catch (Exception e) when (e is not OutOfMemoryException && steps[k].Node != null)
         {
             throw new SessionRunException($"{steps[k].Node} failed on {steps[k].Device.Name}: {e.Message}", e);
-        }
-    }
-
-    /// <summary>The first run of a plan with new feed dims: the untraced loop, recording each step's outputs for
-    /// <see cref="PlanSpecializer"/>.</summary>
-    static void ExecuteObserved(Plan plan, Frame frame, Observation observe)
-    {
-        var ctx = frame.Context;
-        var values = frame.Values;
-        for (int c = 0; c < plan.ConstSlots.Length; c++) values[plan.ConstSlots[c]] = plan.ConstValues[c];
-        foreach (var step in plan.RunSteps)
-        {
-            ctx.step = step;
-            if (step.Node == null) RunCopy(step, frame);
-            else
-            {
-                try { step.Device.Run(ctx); }
-                catch (GraphDlException) { throw; }
-                catch (Exception e) when (e is not OutOfMemoryException)
-                {
-                    throw new SessionRunException($"{step.Node} failed on {step.Device.Name}: {e.Message}", e);
-                }
-            }
-            observe.Record(step, values);
-            foreach (var s in step.Release) frame.Release(s);
-        }
-    }
-
-    /// <summary>The specialization of <paramref name="plan"/> for the dims of these feeds, or null if there is none yet.</summary>
-    static Plan? FindSpecialization(Plan plan, (Tensor, NDArray)[] feeds)
-    {
-        var specs = plan.Specializations;
-        for (int k = 0; k < specs.Length; k++)
-        {
-            var dims = specs[k].FeedDims;
-            bool same = true;
-            for (int i = 0; i < feeds.Length && same; i++)
-            {
-                var t = feeds[i].Item1;
-                same = feeds[i].Item2.Dims.SequenceEqual(dims[ReferenceEquals(plan.Feeds[i], t) ? i : IndexOf(plan.Feeds, t)]);
-            }
-            if (same) return specs[k].Plan;
-        }
-        return null;
-    }
-
-    /// <summary>Builds and publishes the specialization of <paramref name="plan"/> for these feeds' dims from its first run.</summary>
-    void Specialize(Plan plan, (Tensor, NDArray)[] feeds, Observation seen)
-    {
-        var dims = new int[plan.Feeds.Length][];
-        for (int i = 0; i < feeds.Length; i++)
-        {
-            var t = feeds[i].Item1;
-            dims[ReferenceEquals(plan.Feeds[i], t) ? i : IndexOf(plan.Feeds, t)] = feeds[i].Item2.Dims.ToArray();
-        }
-        lock (plan)
-        {
-            if (FindSpecialization(plan, feeds) != null || plan.Specializations.Length >= Plan.MaxSpecializations) return;
-            var special = PlanSpecializer.Build(plan, Graph, dims, seen) ?? plan;
-            plan.Specializations = [.. plan.Specializations, new Plan.Specialization(dims, special)];
         }
     }
 
@@ -297,9 +238,7 @@ public sealed class Session : IDisposable
 
     static void RunCopy(Plan.Step step, Frame frame)
     {
-        var src = frame.Values[step.Inputs[0]] ?? throw new UninitializedVariableException(
-            $"Attempting to use uninitialized value {step.CopyOf?.Op.Name} (copied to {step.Device.Name}): run its initializer " +
-            "(GlobalVariablesInitializer) or Load a value first");
+        var src = frame.Values[step.Inputs[0]] ?? throw UninitializedVariableException.For(step.CopyOf?.Op.Name, $"copied to {step.Device.Name}");
         var dst = frame.Copies[step.OutBase];
         if (dst == null || !dst.SameLayout(src.DType, src.dims))
             frame.Copies[step.OutBase] = dst = step.Device.IsHost ? NDArray.Zeros(src.DType, src.dims) : step.Device.Allocate(src.DType, src.dims);
@@ -475,8 +414,7 @@ public sealed class Session : IDisposable
     {
         var vars = variables;
         var value = v.Id < vars.Length ? vars[v.Id] : null;
-        return value ?? throw new UninitializedVariableException(
-            $"Attempting to use uninitialized value {v.Name}: run its initializer (GlobalVariablesInitializer) or Load a value first");
+        return value ?? throw UninitializedVariableException.For(v.Name);
     }
 
     internal bool IsInitialized(Operation v) { var vars = variables; return v.Id < vars.Length && vars[v.Id] != null; }

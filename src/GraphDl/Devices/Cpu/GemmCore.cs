@@ -48,7 +48,6 @@ internal static unsafe partial class GemmCore<T> where T : unmanaged, IBinaryFlo
         public T Alpha, Beta, BetaEff;
         public T* A, B, C, Bp;
         public int Jc, Nc, Pc, Kc, Mc, MBlocks, NSplits, PanelsPerSplit, NPanels, MicroPanels;
-        public bool Balanced;
     }
 
     public static void Run(bool transA, bool transB, int m, int n, int k, T alpha, T* a, int lda,
@@ -81,24 +80,16 @@ internal static unsafe partial class GemmCore<T> where T : unmanaged, IBinaryFlo
         x.M = m; x.N = n; x.K = k;
         x.A = a; x.Lda = lda; x.B = b; x.Ldb = ldb; x.C = c; x.Ldc = ldc;
         x.Alpha = alpha; x.Beta = beta;
-        // Row blocking. Serial: MC rows. Parallel: at least 4 blocks per thread and a multiple of the thread count,
-        // balanced to within one micro-panel, so that every item packs only its own rows of A (no redundant packing)
-        // and the load stays even. Blocking never changes per-element arithmetic (see class remarks).
-        int microPanels = (m + MR - 1) / MR;
+        // Row blocking: MC rows (serial) or at least 4 blocks per thread and a multiple of the thread count (parallel),
+        // balanced to within one micro-panel, so that every item packs only its own rows of A (no redundant packing) and
+        // the load stays even. Blocking never changes per-element arithmetic (see class remarks).
+        int blocks = (m + MC - 1) / MC;
         if (par)
         {
-            int blocks = Math.Max((m + MC - 1) / MC, 4 * threads);
-            blocks = Math.Min((blocks + threads - 1) / threads * threads, microPanels);
-            x.MBlocks = blocks;
-            x.Mc = (microPanels + blocks - 1) / blocks * MR;
+            blocks = Math.Max(blocks, 4 * threads);
+            blocks = Math.Min((blocks + threads - 1) / threads * threads, (m + MR - 1) / MR);
         }
-        else
-        {
-            x.Mc = MC;
-            x.MBlocks = (m + MC - 1) / MC;
-        }
-        x.MicroPanels = microPanels;
-        x.Balanced = par;
+        SetRowBlocks(ref x, blocks);
         long ncMax = Math.Min(NC, (n + nr - 1) / nr * nr);
         x.Bp = GetBuffer(ref t_b, ncMax * Math.Min(KC, k));
 
@@ -166,7 +157,8 @@ internal static unsafe partial class GemmCore<T> where T : unmanaged, IBinaryFlo
         if (k == 0) { ScaleC(m, n, beta, c, ldc); return; }
         Ctx x = default;
         x.TransA = transA; x.M = m; x.N = n; x.K = k; x.A = a; x.Lda = lda; x.C = c; x.Ldc = ldc;
-        x.Alpha = alpha; x.Beta = beta; x.Mc = MC; x.MBlocks = (m + MC - 1) / MC;
+        x.Alpha = alpha; x.Beta = beta;
+        SetRowBlocks(ref x, (m + MC - 1) / MC);
         x.Jc = 0; x.Nc = n; x.NPanels = (n + NR - 1) / NR; x.NSplits = 1; x.PanelsPerSplit = x.NPanels;
         long nPad = (long)(packedN + NR - 1) / NR * NR;
         for (int pc = 0; pc < k; pc += KC)
@@ -243,23 +235,23 @@ internal static unsafe partial class GemmCore<T> where T : unmanaged, IBinaryFlo
         return (T*)p;
     }
 
+    /// <summary>Splits the rows into <paramref name="blocks"/> blocks of whole micro-panels, balanced to within one; Mc is
+    /// the largest block (at most MC when blocks ≥ ⌈m/MC⌉, MC being a multiple of MR).</summary>
+    static void SetRowBlocks(ref Ctx x, int blocks)
+    {
+        x.MicroPanels = (x.M + MR - 1) / MR;
+        x.MBlocks = blocks;
+        x.Mc = (x.MicroPanels + blocks - 1) / blocks * MR;
+    }
+
     static void ComputeItem(void* s, int item)
     {
         var x = (Ctx*)s;
         int ib = item / x->NSplits;
         int js = item - ib * x->NSplits;
-        int i0, mc;
-        if (x->Balanced)
-        {
-            // Block ib holds micro-panels [ib·P/B, (ib+1)·P/B): sizes differ by at most one micro-panel.
-            i0 = (int)((long)ib * x->MicroPanels / x->MBlocks) * MR;
-            mc = Math.Min((int)((long)(ib + 1) * x->MicroPanels / x->MBlocks) * MR, x->M) - i0;
-        }
-        else
-        {
-            i0 = ib * x->Mc;
-            mc = Math.Min(x->Mc, x->M - i0);
-        }
+        // Block ib holds micro-panels [ib·P/B, (ib+1)·P/B): sizes differ by at most one micro-panel.
+        int i0 = (int)((long)ib * x->MicroPanels / x->MBlocks) * MR;
+        int mc = Math.Min((int)((long)(ib + 1) * x->MicroPanels / x->MBlocks) * MR, x->M) - i0;
         int jp0 = js * x->PanelsPerSplit;
         int jp1 = Math.Min(x->NPanels, jp0 + x->PanelsPerSplit);
         if (jp0 >= jp1) return;

@@ -119,47 +119,45 @@ internal static unsafe class SmallGemm<T> where T : unmanaged, INumber<T>
     static void Put(float* c, float r, float beta) => *c = beta == 0 ? r : r + beta * *c;
 
     /// <summary>c[0..m) = Σp b[p·sb] · (row p of the stored [k, m] A) (+ beta·c), 16 ≤ m ≤ 64 (a linear model's weight
-    /// gradient Xᵀ·dy): the m sums stay in four registers over all k rows; the tail vector is masked.</summary>
+    /// gradient Xᵀ·dy): the m sums stay in four registers over all k rows; a partial last vector is read and written
+    /// element by element, so nothing past m is touched.</summary>
     static void GemvTransposed512(int m, int k, float* a, int lda, float* b, long sb, float beta, float* c)
     {
-        // Lanes past m in the last vector: loaded from the row (reading past m is inside the row only when lda ≥ the
-        // padded width), so the tail is read and written through a mask instead.
-        int full = m >> 4, rem = m & 15;
-        var mask = Vector512.LessThan(Vector512.Create(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15), Vector512.Create(rem)).AsSingle();
+        int n1 = Math.Clamp(m - 16, 0, 16), n2 = Math.Clamp(m - 32, 0, 16), n3 = Math.Clamp(m - 48, 0, 16);
         Vector512<float> c0 = default, c1 = default, c2 = default, c3 = default;
         for (int p = 0; p < k; p++)
         {
             float* row = a + (long)p * lda;
             var s = Vector512.Create(b[p * sb]);
             c0 = Vector512.FusedMultiplyAdd(Vector512.Load(row), s, c0);
-            if (full > 1 || (full == 1 && rem > 0)) c1 = Vector512.FusedMultiplyAdd(Load(row + 16, full > 1, mask), s, c1);
-            if (full > 2 || (full == 2 && rem > 0)) c2 = Vector512.FusedMultiplyAdd(Load(row + 32, full > 2, mask), s, c2);
-            if (full > 3 || (full == 3 && rem > 0)) c3 = Vector512.FusedMultiplyAdd(Load(row + 48, full > 3, mask), s, c3);
+            if (n1 > 0) c1 = Vector512.FusedMultiplyAdd(Load(row + 16, n1), s, c1);
+            if (n2 > 0) c2 = Vector512.FusedMultiplyAdd(Load(row + 32, n2), s, c2);
+            if (n3 > 0) c3 = Vector512.FusedMultiplyAdd(Load(row + 48, n3), s, c3);
         }
-        Store(c, c0, beta, true, mask);
-        if (full > 1 || (full == 1 && rem > 0)) Store(c + 16, c1, beta, full > 1, mask);
-        if (full > 2 || (full == 2 && rem > 0)) Store(c + 32, c2, beta, full > 2, mask);
-        if (full > 3 || (full == 3 && rem > 0)) Store(c + 48, c3, beta, full > 3, mask);
+        Store(c, c0, beta, 16);
+        if (n1 > 0) Store(c + 16, c1, beta, n1);
+        if (n2 > 0) Store(c + 32, c2, beta, n2);
+        if (n3 > 0) Store(c + 48, c3, beta, n3);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    static Vector512<float> Load(float* p, bool whole, Vector512<float> mask)
+    static Vector512<float> Load(float* p, int count)
     {
-        if (whole) return Vector512.Load(p);
+        if (count == 16) return Vector512.Load(p);
         var v = Vector512<float>.Zero;
-        for (int j = 0; j < 16 && mask[j] != 0; j++) v = v.WithElement(j, p[j]);
+        for (int j = 0; j < count; j++) v = v.WithElement(j, p[j]);
         return v;
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    static void Store(float* c, Vector512<float> v, float beta, bool whole, Vector512<float> mask)
+    static void Store(float* c, Vector512<float> v, float beta, int count)
     {
-        if (whole)
+        if (count == 16)
         {
             if (beta != 0) v += Vector512.Create(beta) * Vector512.Load(c);
             Vector512.Store(v, c);
             return;
         }
-        for (int j = 0; j < 16 && mask[j] != 0; j++) c[j] = beta == 0 ? v[j] : v[j] + beta * c[j];
+        for (int j = 0; j < count; j++) c[j] = beta == 0 ? v[j] : v[j] + beta * c[j];
     }
 }

@@ -1,4 +1,6 @@
 using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 using System.Runtime.InteropServices;
 using System.Numerics;
 using GraphDl.Ops;
@@ -163,17 +165,17 @@ namespace GraphDl.Ops
                     ref int ra = ref MemoryMarshal.GetReference(ia), rb = ref MemoryMarshal.GetReference(ib), ry = ref MemoryMarshal.GetReference(iy);
                     ref byte rc = ref MemoryMarshal.GetReference(bc);
                     int i = 0;
-                    if (System.Runtime.Intrinsics.X86.Avx512F.IsSupported)
+                    if (Avx512F.IsSupported)
                     {
                         // 16 conditions at a time: bytes widened to int lanes, then a lane-wise select.
                         for (; i <= n - 16; i += 16)
                         {
-                            var cb = System.Runtime.Intrinsics.Vector128.LoadUnsafe(ref rc, (nuint)i);
-                            var mask = System.Runtime.Intrinsics.Vector512.Equals(System.Runtime.Intrinsics.X86.Avx512F.ConvertToVector512Int32(cb),
-                                System.Runtime.Intrinsics.Vector512<int>.Zero);
-                            var va = System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref ra, (nuint)i);
-                            var vb = System.Runtime.Intrinsics.Vector512.LoadUnsafe(ref rb, (nuint)i);
-                            System.Runtime.Intrinsics.Vector512.StoreUnsafe(System.Runtime.Intrinsics.Vector512.ConditionalSelect(mask, vb, va), ref ry, (nuint)i);
+                            var cb = Vector128.LoadUnsafe(ref rc, (nuint)i);
+                            var mask = Vector512.Equals(Avx512F.ConvertToVector512Int32(cb),
+                                Vector512<int>.Zero);
+                            var va = Vector512.LoadUnsafe(ref ra, (nuint)i);
+                            var vb = Vector512.LoadUnsafe(ref rb, (nuint)i);
+                            Vector512.StoreUnsafe(Vector512.ConditionalSelect(mask, vb, va), ref ry, (nuint)i);
                         }
                     }
                     for (; i < n; i++)
