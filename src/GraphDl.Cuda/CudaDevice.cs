@@ -4,6 +4,7 @@ using System.Runtime.InteropServices;
 using GraphDl.Cuda.Kernels;
 using GraphDl.Cuda.Memory;
 using GraphDl.Cuda.Native;
+using GraphDl.Cuda.Streams;
 using GraphDl.Devices;
 using GraphDl.Ops;
 using GraphDl.Runtime;
@@ -15,16 +16,24 @@ using CuBlas = GraphDl.Cuda.Native.CuBlas;
 
 namespace GraphDl.Cuda;
 
-/// <summary>The allocation behind a GPU array.</summary>
-internal sealed class GpuBuffer(MemoryBlock block)
+/// <summary>The allocation behind a GPU array (shared by its views and aliases: they share the array's data box).
+/// With streams, <see cref="Scheduled"/> carries the stream positions of its last uses.</summary>
+internal sealed class GpuBuffer
 {
-    public readonly MemoryBlock Block = block;
+    public GpuBuffer(MemoryBlock block) => Block = block;
+    public GpuBuffer(DeviceBuffer scheduled) { Scheduled = scheduled; Block = scheduled.Block; }
+    public readonly MemoryBlock Block;
+    public readonly DeviceBuffer? Scheduled;
 }
 
 /// <summary>An NVIDIA GPU (<c>/gpu:N</c>) driven through ILGPU: kernels from <see cref="GpuKernels"/>, memory from a
 /// <see cref="CachingAllocator"/>. <see cref="CreateSimulated"/> runs the very same kernels on ILGPU's CPU accelerator
 /// (slow; for tests on machines without a GPU). Pass it in <see cref="SessionOptions.Devices"/>; nodes placed on
-/// <c>/gpu:N</c> whose op has no GPU kernel run on the CPU (soft placement).</summary>
+/// <c>/gpu:N</c> whose op has no GPU kernel run on the CPU (soft placement).
+/// <para>With streams (the default; <c>GRAPHDL_CUDA_STREAMS=0</c> or <c>streams: false</c> turns them off), kernels run on
+/// a compute stream and copies on their own host-to-device and device-to-host streams, ordered by events through a
+/// <see cref="StreamScheduler"/>: a feed returns once its bytes are in a staging buffer, a fetch waits for its own copy
+/// only. Without streams, every kernel and copy goes on one stream and each copy synchronizes.</para></summary>
 public sealed class CudaDevice : GraphDl.Devices.Device, IDisposable
 {
     readonly Context context;
@@ -35,8 +44,21 @@ public sealed class CudaDevice : GraphDl.Devices.Device, IDisposable
     readonly string name;
     string requester = "a copy";
     bool disposed;
+    readonly IStreamBackend? streamBackend;
+    readonly StreamScheduler? scheduler;
+    /// <summary>The kernel running now (under <see cref="gate"/>), whose nested device work joins it.</summary>
+    Running? running;
 
-    CudaDevice(Context context, Accelerator accelerator, int ordinal, GpuMemoryOptions? memory, bool simulated)
+    /// <summary>What a kernel in progress uses: buffers it reads and writes (marked with its stream position when its
+    /// launch returns) and frees held until then.</summary>
+    sealed class Running
+    {
+        public readonly List<DeviceBuffer> Reads = [], Writes = [];
+        public readonly List<DeviceBuffer> Frees = [];
+        public bool Uses(DeviceBuffer b) => Reads.Contains(b) || Writes.Contains(b);
+    }
+
+    CudaDevice(Context context, Accelerator accelerator, int ordinal, GpuMemoryOptions? memory, bool simulated, bool streams, int? scheduleSeed)
     {
         this.context = context;
         this.accelerator = accelerator;
@@ -47,11 +69,23 @@ public sealed class CudaDevice : GraphDl.Devices.Device, IDisposable
         int groupSize = Math.Min(256, accelerator.MaxNumThreadsPerGroup);
         GroupSize = groupSize;
         MaxGroups = simulated ? 4 : Math.Max(1, accelerator.NumMultiprocessors) * 32;
+        if (streams)
+        {
+            accelerator.Bind();
+            streamBackend = simulated
+                ? new SimulatedStreamBackend(stream, stream.Synchronize, scheduleSeed)
+                : new CudaStreamBackend(((CudaStream)stream).StreamPtr, DevicePointer);
+            scheduler = new StreamScheduler(streamBackend, Allocator);
+        }
     }
 
+    /// <summary>Streams on unless <c>GRAPHDL_CUDA_STREAMS=0</c>.</summary>
+    static bool StreamsByDefault => Environment.GetEnvironmentVariable("GRAPHDL_CUDA_STREAMS") != "0";
+
     /// <summary>Opens GPU <paramref name="ordinal"/>, or returns null with the reason (no driver, no GPU, ...). Never
-    /// throws on a machine without CUDA.</summary>
-    public static CudaDevice? TryCreate(int ordinal, out string reason, GpuMemoryOptions? memory = null)
+    /// throws on a machine without CUDA. <paramref name="streams"/>: separate compute and copy streams ordered by events
+    /// (null: on unless <c>GRAPHDL_CUDA_STREAMS=0</c>); false: one stream, synchronous copies.</summary>
+    public static CudaDevice? TryCreate(int ordinal, out string reason, GpuMemoryOptions? memory = null, bool? streams = null)
     {
         var driver = CudaDriver.Query();
         if (driver.Error != null) { reason = driver.Error; return null; }
@@ -74,7 +108,7 @@ public sealed class CudaDevice : GraphDl.Devices.Device, IDisposable
             }
             var acc = ctx.CreateCudaAccelerator(ordinal);
             reason = "";
-            return new CudaDevice(ctx, acc, ordinal, memory, simulated: false);
+            return new CudaDevice(ctx, acc, ordinal, memory, simulated: false, streams ?? StreamsByDefault, null);
         }
         catch (Exception e)
         {
@@ -85,11 +119,15 @@ public sealed class CudaDevice : GraphDl.Devices.Device, IDisposable
     }
 
     /// <summary>A <c>/gpu:N</c> device whose kernels run on ILGPU's CPU accelerator: the GPU code paths, bit for bit the
-    /// same kernels, without a GPU. Slow (each simulated GPU thread is an OS thread); for tests at small shapes.</summary>
-    public static CudaDevice CreateSimulated(int ordinal = 0, GpuMemoryOptions? memory = null, CPUDevice? preset = null)
+    /// same kernels, without a GPU. Slow (each simulated GPU thread is an OS thread); for tests at small shapes.
+    /// With <paramref name="streams"/> (null: on unless <c>GRAPHDL_CUDA_STREAMS=0</c>) its copies go through a
+    /// <see cref="SimulatedStreamBackend"/>, which defers them until something waits for them;
+    /// <paramref name="scheduleSeed"/> also runs queued copies early at random points.</summary>
+    public static CudaDevice CreateSimulated(int ordinal = 0, GpuMemoryOptions? memory = null, CPUDevice? preset = null,
+        bool? streams = null, int? scheduleSeed = null)
     {
         var ctx = Context.Create(b => b.CPU(preset ?? CPUDevice.Default).EnableAlgorithms());
-        return new CudaDevice(ctx, ctx.CreateCPUAccelerator(0), ordinal, memory, simulated: true);
+        return new CudaDevice(ctx, ctx.CreateCPUAccelerator(0), ordinal, memory, simulated: true, streams ?? StreamsByDefault, scheduleSeed);
     }
 
     /// <inheritdoc/>
@@ -102,6 +140,12 @@ public sealed class CudaDevice : GraphDl.Devices.Device, IDisposable
     public long TotalMemoryBytes => accelerator.MemorySize;
     /// <summary>The caching allocator (statistics, <see cref="CachingAllocator.ReleaseCached"/>).</summary>
     public CachingAllocator Allocator { get; }
+    /// <summary>True when kernels and copies run on separate streams ordered by events (see the class remarks).</summary>
+    public bool UsesStreams => scheduler != null;
+    /// <summary>The stream scheduler (null without streams): event and host-sync figures in <see cref="StreamScheduler.Stats"/>.</summary>
+    public StreamScheduler? Streams => scheduler;
+    /// <summary>The simulated device's stream backend (null on a GPU or without streams).</summary>
+    internal SimulatedStreamBackend? SimulatedStreams => streamBackend as SimulatedStreamBackend;
     internal Accelerator Accelerator => accelerator;
     internal AcceleratorStream Stream => stream;
     internal int GroupSize { get; }
@@ -120,8 +164,28 @@ public sealed class CudaDevice : GraphDl.Devices.Device, IDisposable
         lock (gate)
         {
             Bind();
-            MiscOp.StridedCopy(this, src, srcOff, srcStrides, dst, dstOff, dstStrides, dims);
+            if (scheduler == null) { MiscOp.StridedCopy(this, src, srcOff, srcStrides, dst, dstOff, dstStrides, dims); return; }
+            var (s, d) = (Scheduled(src), Scheduled(dst));
+            if (running is { } run)
+            {
+                // Part of a running kernel (an array op's CPU logic): on the compute stream, ordered now.
+                Join(run, s, write: false);
+                Join(run, d, write: true);
+                MiscOp.StridedCopy(this, src, srcOff, srcStrides, dst, dstOff, dstStrides, dims);
+                return;
+            }
+            // Copied into spans: the launch runs inside Kernel, after this method's spans could be used.
+            int[] ss = srcStrides.ToArray(), ds = dstStrides.ToArray(), dm = dims.ToArray();
+            scheduler.Kernel("strided copy", [s], [d], _ => MiscOp.StridedCopy(this, src, srcOff, ss, dst, dstOff, ds, dm));
         }
+    }
+
+    /// <summary>Adds a buffer that nested work of the running kernel uses, ordering the compute stream after what it
+    /// depends on first.</summary>
+    void Join(Running run, DeviceBuffer b, bool write)
+    {
+        scheduler!.ComputeUses(b, write);
+        (write ? run.Writes : run.Reads).Add(b);
     }
 
     /// <inheritdoc/>
@@ -131,8 +195,14 @@ public sealed class CudaDevice : GraphDl.Devices.Device, IDisposable
         {
             Bind();
             if (array.Size == 0) return;
-            if (value == null) { Bytes(array).MemSetToZero(stream); return; }
-            MiscOp.FillWith(this, array, value);
+            void Launch()
+            {
+                if (value == null) Bytes(array).MemSetToZero(stream);
+                else MiscOp.FillWith(this, array, value);
+            }
+            if (scheduler == null) Launch();
+            else if (running is { } run) { Join(run, Scheduled(array), write: true); Launch(); }
+            else scheduler.Kernel("fill", [], [Scheduled(array)], _ => Launch());
         }
     }
 
@@ -143,23 +213,59 @@ public sealed class CudaDevice : GraphDl.Devices.Device, IDisposable
         long n = 1;
         foreach (var d in dims) n *= d;
         int es = dtype.Size();
-        MemoryBlock block;
+        GpuBuffer buffer;
         lock (gate)
         {
             Bind();
-            block = Allocator.Allocate(n * es, requester);
-            // All bits set: NaN in every float, -1 in every integer; a kernel that leaves an element unwritten shows.
-            if (PoisonNewBuffers && n > 0) IlgpuMemoryBackend.View(block, block.Size).MemSet(stream, 0xFF);
+            if (scheduler == null)
+            {
+                var block = Allocator.Allocate(n * es, requester);
+                if (PoisonNewBuffers && n > 0) Poison(block);
+                buffer = new GpuBuffer(block);
+            }
+            else
+            {
+                var b = scheduler.Allocate(n * es, requester);
+                // The poison is compute work writing the buffer: a copy into it is ordered after it.
+                if (running is { } run)
+                {
+                    // Inside a kernel (an output or a temporary): on the compute stream now, and marked as the kernel's
+                    // write, so that a free of it waits for the whole kernel.
+                    if (PoisonNewBuffers && n > 0) Poison(b.Block);
+                    run.Writes.Add(b);
+                }
+                else if (PoisonNewBuffers && n > 0) scheduler.Kernel("poison", [], [b], _ => Poison(b.Block));
+                buffer = new GpuBuffer(b);
+            }
         }
-        return Wrap(dtype, dims, new GpuBuffer(block), block.Size / es);
+        return Wrap(dtype, dims, buffer, buffer.Block.Size / es);
     }
+
+    /// <summary>All bits set: NaN in every float, -1 in every integer; a kernel that leaves an element unwritten shows.</summary>
+    void Poison(MemoryBlock block) => IlgpuMemoryBackend.View(block, block.Size).MemSet(stream, 0xFF);
 
     /// <inheritdoc/>
     protected override void FreeCore(NDArray buffer)
     {
-        // Kernels queued on the stream may still read the block; the allocator reuses it only for work queued later.
-        lock (gate) Allocator.Free(Unwrap<GpuBuffer>(buffer).Block);
+        lock (gate)
+        {
+            // Without streams: kernels queued on the stream may still read the block; the allocator reuses it only for
+            // work queued later.
+            if (scheduler == null) { Allocator.Free(Unwrap<GpuBuffer>(buffer).Block); return; }
+            var b = Scheduled(buffer);
+            // Inside a kernel: held until the kernel has its stream position (later launches of it may still use the block).
+            if (running is { } run) { run.Frees.Add(b); return; }
+            scheduler.Free(b);
+            scheduler.Reclaim();
+        }
     }
+
+    /// <summary>The scheduler's buffer behind a GPU array (streams on).</summary>
+    static DeviceBuffer Scheduled(NDArray a) =>
+        Unwrap<GpuBuffer>(a).Scheduled ?? throw new InvalidOperationException("a GPU array without a stream-scheduled buffer");
+
+    static IntPtr DevicePointer(MemoryBlock block) =>
+        ((MemoryBuffer1D<byte, Stride1D.Dense>)block.Segment.Handle).NativePtr + (nint)block.Offset;
 
     /// <summary>The bytes of a GPU array.</summary>
     internal static ArrayView<byte> Bytes(NDArray a) => IlgpuMemoryBackend.View(Unwrap<GpuBuffer>(a).Block, (long)a.Size * a.DType.Size());
@@ -172,11 +278,7 @@ public sealed class CudaDevice : GraphDl.Devices.Device, IDisposable
     }
 
     /// <summary>The device address of a GPU array (for cuBLAS).</summary>
-    internal static IntPtr Pointer(NDArray a)
-    {
-        var block = Unwrap<GpuBuffer>(a).Block;
-        return ((MemoryBuffer1D<byte, Stride1D.Dense>)block.Segment.Handle).NativePtr + (nint)block.Offset;
-    }
+    internal static IntPtr Pointer(NDArray a) => DevicePointer(Unwrap<GpuBuffer>(a).Block);
 
     /// <inheritdoc/>
     protected override void CopyInCore(NDArray host, NDArray destination)
@@ -186,8 +288,24 @@ public sealed class CudaDevice : GraphDl.Devices.Device, IDisposable
             Bind();
             var bytes = MemoryMarshal.AsBytes(HostSpan(host));
             if (bytes.Length == 0) return;
+            if (scheduler != null && running is { } run)
+            {
+                // Inside a kernel (an index vector it uploads): ordered on the compute stream, as the kernel's own work.
+                Join(run, Scheduled(destination), write: true);
+            }
+            else if (scheduler != null)
+            {
+                // The host array belongs to the caller: it is copied into a staging buffer now, and the H2D stream copies
+                // that to the device later; the first kernel reading the buffer waits for it.
+                var d = Scheduled(destination);
+                var st = scheduler.AcquireStaging(bytes.Length);
+                try { bytes.CopyTo(StagingBytes(st, bytes.Length)); }
+                catch { scheduler.Release(st); throw; }
+                scheduler.CopyToDevice(st, d, bytes.Length);
+                return;
+            }
             Bytes(destination).CopyFromCPU(stream, ref MemoryMarshal.GetReference(bytes), bytes.Length);
-            // The host array belongs to the caller: finish reading it before returning (a pinned staging ring comes later).
+            // The host array belongs to the caller: finish reading it before returning.
             stream.Synchronize();
         }
     }
@@ -200,10 +318,32 @@ public sealed class CudaDevice : GraphDl.Devices.Device, IDisposable
             Bind();
             var bytes = MemoryMarshal.AsBytes(HostSpan(host));
             if (bytes.Length == 0) return;
+            if (scheduler != null && running is { } run) Join(run, Scheduled(source), write: false);
+            else if (scheduler != null)
+            {
+                // The D2H stream copies after the work that wrote the buffer; the host waits for that copy only.
+                var st = scheduler.AcquireStaging(bytes.Length);
+                try
+                {
+                    scheduler.WaitFor(scheduler.CopyToHost(Scheduled(source), st, bytes.Length));
+                    StagingBytes(st, bytes.Length).CopyTo(bytes);
+                }
+                finally { scheduler.Release(st); }
+                return;
+            }
             Bytes(source).CopyToCPU(stream, ref MemoryMarshal.GetReference(bytes), bytes.Length);
             stream.Synchronize();
         }
     }
+
+    /// <summary>The first <paramref name="bytes"/> bytes of a staging buffer: a managed array (simulated) or pinned host
+    /// memory (CUDA).</summary>
+    static unsafe Span<byte> StagingBytes(StagingBuffer b, int bytes) => b.Handle switch
+    {
+        byte[] managed => managed.AsSpan(0, bytes),
+        IntPtr pinned => new Span<byte>((void*)pinned, bytes),
+        _ => throw new InvalidOperationException($"unknown staging memory {b.Handle.GetType().Name}"),
+    };
 
     static Span<byte> HostSpan(NDArray a) => a.DType switch
     {
@@ -222,7 +362,8 @@ public sealed class CudaDevice : GraphDl.Devices.Device, IDisposable
         lock (gate)
         {
             Bind();
-            stream.Synchronize();
+            if (scheduler != null) scheduler.Synchronize();
+            else stream.Synchronize();
         }
     }
 
@@ -237,10 +378,65 @@ public sealed class CudaDevice : GraphDl.Devices.Device, IDisposable
             requester = context.Node.Name;
             try
             {
-                kernel(context, this);
-                if (IsSimulated || SyncEachOp) stream.Synchronize();
+                if (scheduler == null)
+                {
+                    kernel(context, this);
+                    if (IsSimulated || SyncEachOp) stream.Synchronize();
+                    return;
+                }
+                RunScheduled(context, kernel);
+                if (SyncEachOp) scheduler.Synchronize();
             }
             finally { requester = "a copy"; }
+        }
+    }
+
+    /// <summary>Runs a kernel as one piece of compute work: it waits for the copies that wrote its GPU inputs (and, for
+    /// the inputs an op updates in place, for copies still reading them); what it allocates, writes through the device
+    /// (strided copies, fills, uploads) or returns as new outputs is marked with its stream position; what it frees goes
+    /// back once that position is known.</summary>
+    void RunScheduled(KernelContext context, GpuKernel kernel)
+    {
+        var run = new Running();
+        var step = context.step;
+        var values = context.frame.Values;
+        int refs = context.Node.Def.RefInputs;
+        for (int i = 0; i < step.Inputs.Length; i++)
+            if (values[step.Inputs[i]] is { } a && a.device == this)
+                (i < refs ? run.Writes : run.Reads).Add(Scheduled(a));
+        running = run;
+        try
+        {
+            scheduler!.Kernel(context.Node.Name, run.Reads, run.Writes, _ =>
+            {
+                kernel(context, this);
+                MarkOutputs(context, run);
+            });
+        }
+        finally
+        {
+            running = null;
+            foreach (var b in run.Frees) scheduler!.Free(b);
+        }
+    }
+
+    /// <summary>Adds the kernel's new outputs (buffers from the frame's pool written by its launches) to its writes. Such a
+    /// buffer was last written by compute work or read by a copy the host has waited for, so the compute stream is
+    /// already ordered after its other uses; anything else is a bug here, reported rather than left as a race.</summary>
+    void MarkOutputs(KernelContext context, Running run)
+    {
+        var step = context.step;
+        var frame = context.frame;
+        int outputs = context.Node.Outputs.Length;
+        for (int i = 0; i < outputs; i++)
+        {
+            int slot = step.OutBase + i;
+            if (frame.Values[slot] is not { } v || v.device != this || !ReferenceEquals(frame.Owned[slot], v)) continue;
+            var b = Scheduled(v);
+            if (run.Uses(b)) continue;
+            if (!scheduler!.IsComputeOrdered(b, write: true))
+                throw new InvalidOperationException($"{context.Node}: output {i} reuses a buffer another stream may still use");
+            run.Writes.Add(b);
         }
     }
 
@@ -297,8 +493,14 @@ public sealed class CudaDevice : GraphDl.Devices.Device, IDisposable
     /// <summary>Releases the accelerator and its memory.</summary>
     public void Dispose()
     {
-        if (disposed) return;
-        disposed = true;
+        lock (gate)
+        {
+            if (disposed) return;
+            disposed = true;
+            Bind();
+            scheduler?.Dispose();                         // synchronizes all three streams first
+            (streamBackend as IDisposable)?.Dispose();    // the copy streams
+        }
         stream.Synchronize();
         if (cublas != IntPtr.Zero) CuBlas.Destroy(cublas);
         stream.Dispose();

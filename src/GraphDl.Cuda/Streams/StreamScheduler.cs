@@ -336,12 +336,47 @@ public sealed class StreamScheduler : IDisposable
             Need(c, b.LastWrite);
             for (int s = 0; s < StreamCount; s++) Need(c, new((StreamKind)s, b.LastRead[s]));
         }
-        backend.EnqueueKernel(streams[(int)c], new KernelWork(name, reads.Select(b => b.Block).ToList(), writes.Select(b => b.Block).ToList(), launch));
-        var p = Enqueue(c);
-        foreach (var b in reads) b.LastRead[(int)c] = p.Seq;
-        foreach (var b in writes) { b.LastWrite = p; Array.Clear(b.LastRead); }
+        var p = default(StreamPosition);
+        try
+        {
+            backend.EnqueueKernel(streams[(int)c], new KernelWork(name, reads.Select(b => b.Block).ToList(), writes.Select(b => b.Block).ToList(), launch));
+        }
+        finally
+        {
+            // The position is taken after the launch (also when it threw: part of it may be queued), so an event recorded
+            // at the compute tail never claims work enqueued after it. The lists are read again here: a launch may add
+            // buffers it touched after ordering them with ComputeUses (a device's nested work).
+            p = Enqueue(c);
+            foreach (var b in reads) b.LastRead[(int)c] = p.Seq;
+            foreach (var b in writes) { b.LastWrite = p; Array.Clear(b.LastRead); }
+        }
         return p;
     }
+
+    /// <summary>Orders the compute stream's next work after what using <paramref name="buffer"/> (reading, or writing when
+    /// <paramref name="write"/>) depends on, now: for work a running kernel does on a buffer it did not declare up front
+    /// (work enqueued on the compute stream after this call runs after the waits it enqueues). The caller adds the buffer
+    /// to the kernel's read or write list so that it is marked with the kernel's position.</summary>
+    public void ComputeUses(DeviceBuffer buffer, bool write)
+    {
+        const StreamKind c = StreamKind.Compute;
+        if (buffer.Freed) throw new InvalidOperationException($"a kernel uses a freed device buffer (at {buffer.Block.Address})");
+        Need(c, buffer.LastWrite);
+        if (write) for (int s = 0; s < StreamCount; s++) Need(c, new((StreamKind)s, buffer.LastRead[s]));
+    }
+
+    /// <summary>True when compute work enqueued now may use <paramref name="buffer"/> without a new wait (what
+    /// <see cref="ComputeUses"/> would find already ordered).</summary>
+    public bool IsComputeOrdered(DeviceBuffer buffer, bool write)
+    {
+        const StreamKind c = StreamKind.Compute;
+        if (!Ordered(c, buffer.LastWrite)) return false;
+        if (write) for (int s = 0; s < StreamCount; s++) if (!Ordered(c, new((StreamKind)s, buffer.LastRead[s]))) return false;
+        return true;
+    }
+
+    /// <summary>Returns the held-back frees whose copies have completed (polled, never blocks) to the allocator.</summary>
+    public void Reclaim() => PollDeferred();
 
     /// <summary>Blocks until everything enqueued has completed; returns deferred frees to the allocator.</summary>
     public void Synchronize()
