@@ -6,8 +6,8 @@ namespace GraphDl.Cuda.Tests;
 /// <summary>Variables on /gpu:0: values in device memory, Assign* and Apply* as GPU kernels updating them in place.</summary>
 public class GpuVariableTests
 {
-    static SessionOptions OnGpu(bool log = false, List<string>? lines = null) =>
-        new() { Devices = [GpuFixture.Gpu], DefaultDevice = "/gpu:0", LogDevicePlacement = log, PlacementLog = lines == null ? null : lines.Add };
+    static SessionOptions OnGpu(bool log = false, List<string>? lines = null, bool streams = true) =>
+        new() { Devices = [GpuFixture.For(streams)], DefaultDevice = "/gpu:0", LogDevicePlacement = log, PlacementLog = lines == null ? null : lines.Add };
 
     public static readonly (string Name, Func<Optimizer> Make)[] Optimizers =
     [
@@ -21,6 +21,11 @@ public class GpuVariableTests
     ];
 
     static IEnumerable<TestCaseData> OptimizerCases() => Optimizers.Select(o => new TestCaseData(o.Name).SetName($"{{m}}({o.Name})"));
+
+    /// <summary>Each optimizer with streams (the fixture's device) and without (one stream, synchronous copies).</summary>
+    static IEnumerable<TestCaseData> OptimizerStreamCases() =>
+        Optimizers.SelectMany(o => new[] { true, false }.Select(streams =>
+            new TestCaseData(o.Name, streams).SetName($"{{m}}({o.Name}, {(streams ? "streams" : "one stream")})")));
 
     static Optimizer Make(string name) => Optimizers.Single(o => o.Name == name).Make();
 
@@ -99,8 +104,8 @@ public class GpuVariableTests
         for (int i = 0; i < wc.Length; i++) Assert.That(wg[i], Is.EqualTo(wc[i]).Within(1e-4).Percent.Or.EqualTo(wc[i]).Within(1e-6), $"w[{i}]");
     }
 
-    [TestCaseSource(nameof(OptimizerCases))]
-    public void Mlp_WithVariablesOnTheGpu_MatchesTheCpu(string opt)
+    [TestCaseSource(nameof(OptimizerStreamCases))]
+    public void Mlp_WithVariablesOnTheGpu_MatchesTheCpu(string opt, bool streams)
     {
         float[] Losses(SessionOptions? options, out StepTrace trace)
         {
@@ -130,7 +135,7 @@ public class GpuVariableTests
             return losses;
         }
         var cpu = Losses(null, out _);
-        var gpu = Losses(OnGpu(), out var trace);
+        var gpu = Losses(OnGpu(streams: streams), out var trace);
         Assert.That(cpu[^1], Is.LessThan(cpu[0]), "the model should learn");
         TestContext.Out.WriteLine($"{opt}: largest relative loss difference {cpu.Zip(gpu, (c, g) => Math.Abs(g - c) / Math.Abs(c)).Max():G3}");
         for (int i = 0; i < cpu.Length; i++) Assert.That(gpu[i], Is.EqualTo(cpu[i]).Within(1e-2).Percent, $"loss at step {i} (relative 1e-4)");

@@ -30,7 +30,7 @@ public class CatalogTests
 public class PlacementTests
 {
     [Test]
-    public void MlpTrainingSteps_OnTheGpu_MatchTheCpu()
+    public void MlpTrainingSteps_OnTheGpu_MatchTheCpu([Values(true, false)] bool streams)
     {
         // A 2-layer MLP with softmax cross-entropy and SGD, all on /gpu:0 (the default device): forward, backward,
         // and the variables with their updates.
@@ -69,7 +69,7 @@ public class PlacementTests
         }
 
         var cpu = Losses(null, out _);
-        var gpu = Losses(new SessionOptions { Devices = [GpuFixture.Gpu], DefaultDevice = "/gpu:0" }, out var trace);
+        var gpu = Losses(new SessionOptions { Devices = [GpuFixture.For(streams)], DefaultDevice = "/gpu:0" }, out var trace);
         Assert.That(cpu[4], Is.LessThan(cpu[0]), "the model should learn");
         for (int i = 0; i < cpu.Length; i++) Assert.That(gpu[i], Is.EqualTo(cpu[i]).Within(1e-3).Percent, $"loss at step {i} (relative 1e-5)");
         var onGpu = trace.Nodes.Where(n => n.Device == "/gpu:0").Select(n => n.OpType).ToHashSet();

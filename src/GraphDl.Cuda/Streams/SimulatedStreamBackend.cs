@@ -62,6 +62,10 @@ public sealed class SimulatedStreamBackend : IStreamBackend
 
     /// <summary>Copies enqueued and not yet run.</summary>
     public int QueuedCopies => queues.Sum(q => q.Count(i => i.Kind == 0));
+    /// <summary>Host-to-device copies enqueued so far.</summary>
+    public long CopiesToDevice { get; private set; }
+    /// <summary>Device-to-host copies enqueued so far.</summary>
+    public long CopiesToHost { get; private set; }
     /// <summary>Copies run so far.</summary>
     public long CopiesRun { get; private set; }
     /// <summary>Copies that ran because the compute stream waited on their stream.</summary>
@@ -138,6 +142,7 @@ public sealed class SimulatedStreamBackend : IStreamBackend
     {
         int s = (int)stream;
         if (s == (int)StreamKind.Compute) throw new ArgumentException("copies go on a copy stream", nameof(stream));
+        if (copy.ToDevice) CopiesToDevice++; else CopiesToHost++;
         queues[s].Enqueue(new Item
         {
             Kind = 0, Stream = s, ToDevice = copy.ToDevice, Bytes = copy.Bytes, Staging = (byte[])copy.Staging.Handle,
