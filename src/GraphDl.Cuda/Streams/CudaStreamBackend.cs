@@ -6,8 +6,8 @@ namespace GraphDl.Cuda.Streams;
 /// <summary>The real <see cref="IStreamBackend"/>: CUDA driver streams, events, pinned memory and asynchronous copies
 /// through <see cref="CudaDriver"/>. The compute stream is the one kernels are launched on (ILGPU's stream, whose
 /// handle is passed in); the copy streams are created non-blocking. The device's context must be current on the calling
-/// thread. Compiled and reviewed, but nothing here has run on a GPU yet: the simulated device keeps its synchronous copies
-/// and does not use it.</summary>
+/// thread. <see cref="CudaDevice"/> uses it on a real GPU when streams are on (the default); compiled and reviewed, but
+/// nothing here has run on a GPU yet (the simulated device uses <see cref="SimulatedStreamBackend"/>).</summary>
 public sealed class CudaStreamBackend : IStreamBackend, IDisposable
 {
     readonly IntPtr compute;
