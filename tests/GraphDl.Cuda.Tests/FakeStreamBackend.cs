@@ -109,6 +109,9 @@ sealed class FakeStreamBackend(int seed, double progress = 0.5) : IStreamBackend
 
     public void EnqueueKernel(object stream, KernelWork kernel)
     {
+        // The launch enqueues nothing here, but runs (a device's nested work may order itself with waits meanwhile,
+        // which land before the kernel's op).
+        kernel.Launch?.Invoke(stream);
         var op = NewOp(0);
         op.Kernel = kernel;
         foreach (var b in kernel.Reads) op.Accesses.Add((b.Address, b.Size, false, $"kernel {kernel.Name} read {b.Address}+{b.Size}"));

@@ -257,6 +257,49 @@ public class StreamSchedulerTests
         Assert.That(fake.Hazards, Is.Empty);
     }
 
+    /// <summary>What a device's kernel does while it runs: buffers it touches without declaring them up front are ordered
+    /// with ComputeUses and marked with the kernel's position when the launch returns, also when the launch throws.</summary>
+    [Test]
+    public void NestedWork_IsOrderedWhenTouched_AndMarkedWithTheKernelsPosition()
+    {
+        var fake = new FakeStreamBackend(9, progress: 0);
+        var s = new StreamScheduler(fake, NewAllocator());
+        var fed = s.Allocate(4096, "fed");
+        var st = s.AcquireStaging(4096);
+        fake.HostWrite(st, 4096);
+        s.CopyToDevice(st, fed, 4096);
+        var output = s.Allocate(4096, "out");
+        Assert.That(s.IsComputeOrdered(fed, write: false), Is.False, "the feed's copy is queued");
+        Assert.That(s.IsComputeOrdered(output, write: true), Is.True, "a new block used by compute only");
+        var reads = new List<DeviceBuffer>();
+        var writes = new List<DeviceBuffer> { output };
+        s.Kernel("outer", reads, writes, _ =>
+        {
+            s.ComputeUses(fed, write: false);   // e.g. a strided copy from the fed buffer inside the kernel
+            reads.Add(fed);
+            Assert.That(s.IsComputeOrdered(fed, write: false), Is.True);
+        });
+        Assert.That(s.Stats.Waits, Is.EqualTo(1));
+        // The nested read is marked: a copy overwriting the fed buffer now waits for the kernel.
+        var st2 = s.AcquireStaging(4096);
+        s.CopyToDevice(st2, fed, 4096);
+        Assert.That(s.Stats.Waits, Is.EqualTo(2));
+
+        // A launch that throws still takes a position: its writes are marked, so a fetch waits for it.
+        Assert.Throws<InvalidOperationException>(() => s.Kernel("fails", [], [output], _ => throw new InvalidOperationException("boom")));
+        var st3 = s.AcquireStaging(4096);
+        long recorded = s.Stats.EventsRecorded;
+        var fetch = s.CopyToHost(output, st3, 4096);
+        Assert.That(s.Stats.Waits, Is.EqualTo(3));
+        Assert.That(s.Stats.EventsRecorded - recorded, Is.EqualTo(1),
+            "the fetch waits on a new compute event, after the failed kernel (the outer kernel's event would not cover it)");
+        s.WaitFor(fetch);
+        fake.HostRead(st3, 4096);
+        s.Release(st3);
+        s.Synchronize();
+        Assert.That(fake.Hazards, Is.Empty, string.Join("\n", fake.Hazards.Take(5)));
+    }
+
     [Test]
     public void Misuse_IsATypedError()
     {
