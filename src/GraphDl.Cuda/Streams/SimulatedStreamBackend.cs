@@ -175,12 +175,6 @@ public sealed class SimulatedStreamBackend : IStreamBackend
         StagingLive--;
     }
 
-    /// <summary>Runs every queued copy (as a device left alone would, eventually).</summary>
-    public void Drain()
-    {
-        for (int s = 1; s < queues.Length; s++) while (queues[s].Count > 0) Step(s);
-    }
-
     static Event Live(object evt)
     {
         var e = (Event)evt;
