@@ -26,6 +26,11 @@ public sealed class OpDef
     /// (<c>Assign*</c>, <c>Apply*</c>): a session runs such an op on the device where those variables live.</summary>
     public int RefInputs { get; init; }
 
+    /// <summary>True for ops whose kernel reads only the dtype and dims of its inputs, never their elements
+    /// (<c>Shape</c>, <c>Size</c>, <c>Rank</c>): the planner hands such a node its inputs where they are, so a host op
+    /// asking for the shape of a GPU tensor costs no copy of that tensor to the host.</summary>
+    public bool DimsOnly { get; init; }
+
     /// <summary>The elementwise functor type (an <see cref="IArith"/> or <see cref="CompareOps.ICmp"/> struct) behind this
     /// op's kernel, or null: other
     /// devices (the GPU) instantiate their own kernels over the same functor, so its math is written once.</summary>

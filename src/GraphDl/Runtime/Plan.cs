@@ -208,7 +208,10 @@ internal sealed class Plan
         {
             var device = session.Place(op);
             if (session.Options.LogDevicePlacement) session.LogPlacement(op, device);
-            var inputs = op.Inputs.Select((t, i) => On(slotOf[t], device.InputOnHost(op, i) ? cpu : device)).ToArray();
+            // A dims-only op (Shape, Size, Rank) reads its inputs' metadata wherever their elements live: no copy.
+            var inputs = op.Def.DimsOnly
+                ? op.Inputs.Select(t => slotOf[t]).ToArray()
+                : op.Inputs.Select((t, i) => On(slotOf[t], device.InputOnHost(op, i) ? cpu : device)).ToArray();
             // Common subexpressions: a pure op with the same inputs and attrs as an earlier one reuses its outputs
             // (gradient graphs take Shape(x) many times, for example).
             if (CseKey(op, device, inputs, fed) is { } key)

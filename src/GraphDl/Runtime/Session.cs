@@ -241,7 +241,11 @@ public sealed partial class Session : IDisposable
         var src = frame.Values[step.Inputs[0]] ?? throw UninitializedVariableException.For(step.CopyOf?.Op.Name, $"copied to {step.Device.Name}");
         var dst = frame.Copies[step.OutBase];
         if (dst == null || !dst.SameLayout(src.DType, src.dims))
+        {
+            // A new shape (a feed with another batch size): the old destination goes back to its device first.
+            if (dst != null && !step.Device.IsHost) step.Device.Free(dst);
             frame.Copies[step.OutBase] = dst = step.Device.IsHost ? NDArray.Zeros(src.DType, src.dims) : step.Device.Allocate(src.DType, src.dims);
+        }
         if (step.Device.IsHost) step.CopyFrom!.CopyOut(src, dst);
         else step.Device.CopyIn(src, dst);
         frame.Values[step.OutBase] = dst;

@@ -170,7 +170,7 @@ namespace GraphDl.Ops
         /// <summary>The rank as an int32 scalar.</summary>
         public static readonly OpDef Rank = new()
         {
-            Name = "Rank", Grad = null,
+            Name = "Rank", Grad = null, DimsOnly = true,
             Infer = _ => InferContext.One(DType.Int32, Shape.Scalar),
             Cpu = c => c.Output(0, []).AsSpan<int>()[0] = c.Input(0).Rank,
         };

@@ -9,7 +9,7 @@ namespace GraphDl.Ops
         /// <summary>The dims of a tensor as an int32 vector.</summary>
         public static readonly OpDef Shape = new()
         {
-            Name = "Shape", Grad = null,
+            Name = "Shape", Grad = null, DimsOnly = true,
             Infer = c => InferContext.One(DType.Int32, GraphDl.Shape.Of(c.Shape(0).Rank)),
             Cpu = c =>
             {
@@ -22,7 +22,7 @@ namespace GraphDl.Ops
         /// <summary>The element count as an int32 scalar.</summary>
         public static readonly OpDef Size = new()
         {
-            Name = "Size", Grad = null,
+            Name = "Size", Grad = null, DimsOnly = true,
             Infer = _ => InferContext.One(DType.Int32, GraphDl.Shape.Scalar),
             Cpu = c => c.Output(0, []).AsSpan<int>()[0] = c.Input(0).Size,
         };
