@@ -39,7 +39,7 @@ public class PlannerCopyTests
     }
 
     [Test]
-    public void MlpTrainingStep_CopiesNothingBackToTheHostButTheFetchedLoss([Values(true, false)] bool streams)
+    public void MlpTrainingStep_CopiesNothingBackToTheHostButTheFetchedLoss([Values(true, false)] bool streams, [Values("sgd", "adam")] string optimizer)
     {
         var g = new Graph();
         var x = g.Placeholder(DType.Float32, Shape.Of(-1, 6), "x");
@@ -50,7 +50,8 @@ public class PlannerCopyTests
         var w2 = g.Variable(W(8, 3), "w2"); var b2 = g.Variable(NDArray.Zeros(DType.Float32, 3), "b2");
         var logits = g.MatMul(g.Relu(g.MatMul(x, w1) + b1), w2) + b2;
         var loss = g.SparseSoftmaxCrossEntropyLoss(y, logits);
-        var train = new GradientDescentOptimizer(0.5).Minimize(loss);
+        Optimizer opt = optimizer == "adam" ? new AdamOptimizer(0.01) : new GradientDescentOptimizer(0.5);
+        var train = opt.Minimize(loss);
         using var s = new Session(g, OnGpu(streams));
         s.Run(g.GlobalVariablesInitializer());
         var xs = NDArray.From(Enumerable.Range(0, 5 * 6).Select(i => (float)Math.Cos(i)).ToArray(), 5, 6);
@@ -59,6 +60,10 @@ public class PlannerCopyTests
         var trace = Trace(s, [loss], [(x, xs), (y, ys)], [train], out _);
         var toHost = trace.Nodes.Where(n => n.OpType == "_Copy" && n.Device == "/cpu:0").Select(n => n.Node).ToList();
         Assert.That(toHost, Is.Empty, "a training step copies no GPU tensor to the host inside the step");
+        var update = optimizer == "adam" ? "ApplyAdam" : "ApplyGradientDescent";
+        Assert.That(trace.Nodes.Where(n => n.OpType == update).Select(n => n.Device).ToList(), Is.EqualTo(Enumerable.Repeat("/gpu:0", 4)));
+        if (optimizer == "adam")   // the β powers, read on the host by ApplyAdam, live and advance there
+            Assert.That(trace.Nodes.Where(n => n.Node.StartsWith("beta")).Select(n => n.Device), Is.Not.Empty.And.All.EqualTo("/cpu:0"));
     }
 
     [Test]

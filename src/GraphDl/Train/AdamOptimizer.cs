@@ -35,7 +35,10 @@ public sealed class AdamOptimizer : Optimizer
         if (!powers.ContainsKey(g))
         {
             var first = vars.OrderBy(v => v.Name, StringComparer.Ordinal).First();
-            using (g.Device(first.Op.Device))
+            // On the host, wherever the variables are (TF1 colocates them with the first variable): the update kernels
+            // read their scalar hyperparameters on the host, so β powers on a GPU would cost a copy to the host and a
+            // wait on the GPU in every step. Their own update (two scalar multiplications) runs on the CPU.
+            using (g.Device("/cpu:0"))
             using (g.NameScope(""))
             {
                 var b1 = g.Variable(Scalar(beta1, first.DType), "beta1_power", trainable: false);
@@ -69,6 +72,7 @@ public sealed class AdamOptimizer : Optimizer
         var (b1p, b2p) = powers[g];
         Operation u1, u2;
         using (g.ControlDependencies([.. updates]))
+        using (g.Device("/cpu:0"))
         {
             u1 = b1p.Assign(b1p.Value * Hyper("beta1", beta1, b1p.DType)).Op;
             u2 = b2p.Assign(b2p.Value * Hyper("beta2", beta2, b2p.DType)).Op;
