@@ -4,7 +4,8 @@ using NUnit.Framework;
 namespace GraphDl.Cuda.Tests;
 
 /// <summary>The GPU check program (tools/GraphDl.GpuCheck) runs on the simulated GPU: it starts, finds no driver here,
-/// runs a parity case and the MLP steps, and prints its summary table and the closing count.</summary>
+/// runs a parity case and the MLP, LeNet-5 and LSTM training steps against the CPU, and prints its summary table and the
+/// closing count.</summary>
 public class GpuCheckTests
 {
     [Test]
@@ -25,8 +26,8 @@ public class GpuCheckTests
         Assert.That(p.WaitForExit(120_000), "the check program did not finish");
         Assert.That(p.ExitCode, Is.EqualTo(0), output + err);
         Assert.That(output, Does.Contain("parity: 1 passed, 0 failed").And.Contain("== summary").And.Contain("mlp 5 steps vs cpu")
-            .And.EndWith("2 passed, 0 failed\n"));
-        Assert.That(File.ReadAllText(json), Does.Contain("\"passed\": 2"));
+            .And.Contain("lenet5 5 steps vs cpu").And.Contain("lstm 5 steps vs cpu").And.EndWith("4 passed, 0 failed\n"));
+        Assert.That(File.ReadAllText(json), Does.Contain("\"passed\": 4").And.Contain("\"failed\": 0"));
         File.Delete(json);
     }
 }
