@@ -1,4 +1,5 @@
 using System.CommandLine;
+using DeviceBase = GraphDl.Devices.Device;
 
 namespace GraphDl.Examples;
 
@@ -8,9 +9,12 @@ public sealed class ExampleContext
     readonly ParseResult _parse;
     readonly Dictionary<string, double> _metrics = new(StringComparer.Ordinal);
     readonly List<string> _variantsRun = [];
+    readonly List<Graph> _graphs = [];
+    readonly DeviceBase? _gpu;
+    readonly object _outGate = new();
 
     internal ExampleContext(Example example, ParseResult parse, CommonOptions common, IReadOnlyList<Option> options,
-        string runDir, string runName, TextWriter output, bool interactive)
+        string runDir, string runName, TextWriter output, bool interactive, DeviceBase? gpu = null, string? deviceNote = null)
     {
         Example = example;
         _parse = parse;
@@ -27,7 +31,11 @@ public sealed class ExampleContext
         RunName = runName;
         RunDir = runDir;
         Out = output;
-        Interactive = interactive;
+        _gpu = gpu;
+        Device = gpu?.Name ?? "/cpu:0";
+        LogDevicePlacement = parse.GetValue(common.LogDevicePlacement);
+        // Placement lines go to Out as plans are built; a live progress bar would draw over them.
+        Interactive = interactive && !LogDevicePlacement;
         Hparams = options
             .Where(o => o.Name is not "--help" and not "--log-dir" and not "--run")
             .Select(o => (o.Name.TrimStart('-'), Opt.Format(parse.GetResult(o) is { } r ? r.GetValueOrDefault<object?>() : null)))
@@ -35,6 +43,9 @@ public sealed class ExampleContext
             .ToList();
         if (Smoke)
             Hparams = Hparams.Select(h => h.Item1 == "epochs" ? (h.Item1, "1") : h).ToList();
+        // The device the sessions ran on, with the one asked for when it could not be opened.
+        string device = deviceNote == null ? Device : $"{Device} ({deviceNote})";
+        Hparams = Hparams.Select(h => h.Item1 == "device" ? (h.Item1, device) : h).ToList();
     }
 
     /// <summary>The example being run.</summary>
@@ -78,6 +89,37 @@ public sealed class ExampleContext
 
     /// <summary>Whether progress is drawn as a live bar.</summary>
     public bool Interactive { get; }
+
+    /// <summary>The device every session of the run places its nodes on: <c>/cpu:0</c>, or <c>/gpu:N</c> when
+    /// <c>--device /gpu:N</c> was given and that GPU could be opened (otherwise the run falls back to <c>/cpu:0</c>).</summary>
+    public string Device { get; }
+
+    /// <summary><c>--log-device-placement</c>: sessions print the device of every node (TF1's <c>log_device_placement</c>)
+    /// to <see cref="Out"/> when they build a run plan.</summary>
+    public bool LogDevicePlacement { get; }
+
+    /// <summary>Opens a session on <paramref name="graph"/> on the run's <see cref="Device"/> (TF1: nodes without a device
+    /// scope go to the default device; ops without a GPU kernel run on the CPU). Every session of an example is opened here,
+    /// and the op types of its graph are reported in <see cref="ExampleResult.OpTypes"/>.</summary>
+    public Session NewSession(Graph graph)
+    {
+        ArgumentNullException.ThrowIfNull(graph);
+        if (!_graphs.Any(g => ReferenceEquals(g, graph)))
+            _graphs.Add(graph);
+        return new Session(graph, new SessionOptions
+        {
+            Devices = _gpu == null ? [] : [_gpu],
+            DefaultDevice = _gpu?.Name,
+            LogDevicePlacement = LogDevicePlacement,
+            PlacementLog = LogDevicePlacement ? PlacementLine : null,
+        });
+    }
+
+    void PlacementLine(string line)
+    {
+        lock (_outGate)
+            Out.WriteLine(line);
+    }
 
     /// <summary>Every option with its value, as written to the <c>hparams</c> text summary.</summary>
     public IReadOnlyList<(string Name, string Value)> Hparams { get; }
@@ -127,7 +169,9 @@ public sealed class ExampleContext
     }
 
     internal ExampleResult Result(TimeSpan elapsed) =>
-        new(Example.Name, RunDir, _variantsRun.ToList(), new Dictionary<string, double>(_metrics), elapsed);
+        new(Example.Name, RunDir, _variantsRun.ToList(), new Dictionary<string, double>(_metrics), elapsed, Device,
+            // Read at the end: ops added after a session opened (summaries, evaluation) count too.
+            _graphs.SelectMany(g => g.Operations).Select(o => o.Def).Distinct().OrderBy(d => d.Name, StringComparer.Ordinal).ToList());
 }
 
 /// <summary>The options every example has.</summary>
@@ -149,6 +193,8 @@ internal sealed class CommonOptions
                 r.AddError($"--run must be a plain folder name, not '{v}'.");
         });
         Smoke = Opt.Flag("--smoke", "Quick check: a small subset of the data and one epoch");
+        Device = Opt.Device("--device", "TF1 device for every node: /cpu:0, or /gpu:N (falls back to /cpu:0, with a note, when that GPU cannot be opened)");
+        LogDevicePlacement = Opt.Flag("--log-device-placement", "Print the device of every node as sessions build their run plans (TF1's log_device_placement)");
         if (e.Variants.Count > 0)
             Variant = Opt.Subset("--variant", "Variants to run", e.Variants);
     }
@@ -161,6 +207,8 @@ internal sealed class CommonOptions
     public Option<string?> LogDir { get; }
     public Option<string?> Run { get; }
     public Option<bool> Smoke { get; }
+    public Option<string> Device { get; }
+    public Option<bool> LogDevicePlacement { get; }
     public Option<Names>? Variant { get; }
 
     public IEnumerable<Option> All()
@@ -173,6 +221,8 @@ internal sealed class CommonOptions
         yield return LogDir;
         yield return Run;
         yield return Smoke;
+        yield return Device;
+        yield return LogDevicePlacement;
         if (Variant != null)
             yield return Variant;
     }

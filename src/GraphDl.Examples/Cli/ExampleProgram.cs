@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Diagnostics;
 using System.Globalization;
+using GraphDl.Cuda;
 using GraphDl.Data;
 
 namespace GraphDl.Examples;
@@ -11,6 +12,9 @@ namespace GraphDl.Examples;
 /// </summary>
 public static class ExampleProgram
 {
+    /// <summary>Opens GPU <c>ordinal</c> for <c>--device /gpu:N</c>, or returns null with the reason.</summary>
+    internal delegate CudaDevice? GpuOpener(int ordinal, out string why);
+
     /// <summary>Exit code for a bad command line or option value.</summary>
     public const int UsageExitCode = UsageException.ExitCode;
 
@@ -45,10 +49,15 @@ public static class ExampleProgram
     /// Runs one example in-process and returns its run folder and final metrics. Throws <see cref="UsageException"/>
     /// for a bad command line (the message is what <see cref="Run"/> prints) and rethrows an example's failure.
     /// </summary>
-    public static ExampleResult RunExample(string[] args, TextWriter? output = null)
+    public static ExampleResult RunExample(string[] args, TextWriter? output = null) => RunExample(args, output, null);
+
+    /// <summary><see cref="RunExample(string[], TextWriter?)"/> with <paramref name="openGpu"/> opening the device for
+    /// <c>--device /gpu:N</c> instead of <see cref="CudaDevice.TryCreate"/> (tests pass a simulated GPU). The runner
+    /// disposes the device it returns at the end of the invocation.</summary>
+    internal static ExampleResult RunExample(string[] args, TextWriter? output, GpuOpener? openGpu)
     {
         var writer = new StringWriter();
-        var (code, result, error) = Execute(args, output ?? writer, rethrow: true);
+        var (code, result, error) = Execute(args, output ?? writer, rethrow: true, openGpu);
         if (result != null)
             return result;
         if (code == UsageExitCode)
@@ -56,14 +65,15 @@ public static class ExampleProgram
         throw new InvalidOperationException($"'{string.Join(' ', args)}' did not run an example (exit code {code}).");
     }
 
-    static (int ExitCode, ExampleResult? Result, string? Error) Execute(string[] args, TextWriter? output, bool rethrow = false)
+    static (int ExitCode, ExampleResult? Result, string? Error) Execute(string[] args, TextWriter? output, bool rethrow = false,
+        GpuOpener? openGpu = null)
     {
         // Numbers print and parse the same everywhere (logs, tables, option values).
         var culture = CultureInfo.CurrentCulture;
         CultureInfo.CurrentCulture = CultureInfo.InvariantCulture;
         try
         {
-            return ExecuteCore(args, output, rethrow);
+            return ExecuteCore(args, output, rethrow, openGpu ?? ((int n, out string why) => CudaDevice.TryCreate(n, out why)));
         }
         finally
         {
@@ -71,7 +81,7 @@ public static class ExampleProgram
         }
     }
 
-    static (int ExitCode, ExampleResult? Result, string? Error) ExecuteCore(string[] args, TextWriter? output, bool rethrow)
+    static (int ExitCode, ExampleResult? Result, string? Error) ExecuteCore(string[] args, TextWriter? output, bool rethrow, GpuOpener openGpu)
     {
         ArgumentNullException.ThrowIfNull(args);
         TextWriter outWriter = output ?? Console.Out;
@@ -106,7 +116,7 @@ public static class ExampleProgram
             {
                 try
                 {
-                    result = RunOne(example, parse, common, options, outWriter, interactive);
+                    result = RunOne(example, parse, common, options, outWriter, interactive, openGpu);
                     return 0;
                 }
                 catch (Exception e) when (e is UsageException or DataFormatException)
@@ -143,7 +153,7 @@ public static class ExampleProgram
     }
 
     static ExampleResult RunOne(Example example, ParseResult parse, CommonOptions common, IReadOnlyList<Option> options,
-        TextWriter output, bool interactive)
+        TextWriter output, bool interactive, GpuOpener openGpu)
     {
         var clock = Stopwatch.StartNew();
         string logDir = Path.GetFullPath(parse.GetValue(common.LogDir) ?? RepoPaths.DefaultLogDir(example.Name));
@@ -155,12 +165,34 @@ public static class ExampleProgram
         string runDir = Path.Combine(logDir, runName);
         Directory.CreateDirectory(runDir);
 
-        var ctx = new ExampleContext(example, parse, common, options, runDir, runName, output, interactive);
-        ctx.Line($"{example.Name}: {example.Description}");
-        ctx.Line($"  log folder: {runDir}{(runName != requested ? $" ('{requested}' existed)" : "")}");
-        example.Run(ctx);
-        var result = ctx.Result(clock.Elapsed);
-        ctx.Line($"Finished {example.Name} in {clock.Elapsed.TotalSeconds:F1} s. TensorBoard: tensorboard --logdir \"{logDir}\"");
-        return result;
+        // TF1's soft placement: a GPU that cannot be opened leaves the run on the CPU, with one line saying why.
+        string device = parse.GetValue(common.Device)!;
+        CudaDevice? gpu = null;
+        string? fallback = null;
+        if (Opt.GpuOrdinal(device) is int ordinal)
+        {
+            gpu = openGpu(ordinal, out string why);
+            if (gpu == null)
+                fallback = $"--device {device}: no GPU ({why}); running on /cpu:0";
+        }
+        try
+        {
+            var ctx = new ExampleContext(example, parse, common, options, runDir, runName, output, interactive, gpu,
+                fallback == null ? null : $"asked for {device}, which could not be opened");
+            ctx.Line($"{example.Name}: {example.Description}");
+            ctx.Line($"  log folder: {runDir}{(runName != requested ? $" ('{requested}' existed)" : "")}");
+            if (fallback != null)
+                ctx.Line("  " + fallback);
+            else if (gpu != null)
+                ctx.Line($"  device: {gpu.Name}");
+            example.Run(ctx);
+            var result = ctx.Result(clock.Elapsed);
+            ctx.Line($"Finished {example.Name} in {clock.Elapsed.TotalSeconds:F1} s. TensorBoard: tensorboard --logdir \"{logDir}\"");
+            return result;
+        }
+        finally
+        {
+            gpu?.Dispose();
+        }
     }
 }

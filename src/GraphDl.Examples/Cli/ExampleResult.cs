@@ -1,17 +1,21 @@
 using System.Globalization;
+using GraphDl.Ops;
 
 namespace GraphDl.Examples;
 
 /// <summary>What one example invocation produced: its run folder and final metrics.</summary>
 public sealed class ExampleResult
 {
-    internal ExampleResult(string example, string runDir, IReadOnlyList<string> variants, IReadOnlyDictionary<string, double> metrics, TimeSpan elapsed)
+    internal ExampleResult(string example, string runDir, IReadOnlyList<string> variants, IReadOnlyDictionary<string, double> metrics, TimeSpan elapsed,
+        string device, IReadOnlyList<OpDef> opTypes)
     {
         Example = example;
         RunDir = runDir;
         Variants = variants;
         Metrics = metrics;
         Elapsed = elapsed;
+        Device = device;
+        OpTypes = opTypes;
     }
 
     /// <summary>Example name.</summary>
@@ -28,6 +32,12 @@ public sealed class ExampleResult
 
     /// <summary>Wall time of the whole invocation.</summary>
     public TimeSpan Elapsed { get; }
+
+    /// <summary>The device the sessions ran on: <c>/cpu:0</c> or <c>/gpu:N</c> (<c>/cpu:0</c> after a fallback).</summary>
+    public string Device { get; }
+
+    /// <summary>The op types of every graph the example opened a session on (by name).</summary>
+    public IReadOnlyList<OpDef> OpTypes { get; }
 
     /// <summary>Folder of one variant's event file (the run folder itself when <paramref name="variant"/> is null).</summary>
     public string LogDir(string? variant = null) => variant == null ? RunDir : Path.Combine(RunDir, variant);

@@ -79,6 +79,35 @@ public static class Opt
         return o;
     }
 
+    /// <summary>A TF1 device name: <c>/cpu:0</c> or <c>/gpu:N</c> (case-insensitive; returned in lower case). Anything
+    /// else, <c>/cpu:1</c> and <c>/tpu:0</c> included, is a usage error naming the value.</summary>
+    public static Option<string> Device(string name, string description, string defaultValue = "/cpu:0")
+    {
+        var o = new Option<string>(name) { Description = description, DefaultValueFactory = _ => defaultValue, HelpName = "/cpu:0|/gpu:N" };
+        o.CustomParser = r =>
+        {
+            string s = Raw(r).Trim().ToLowerInvariant();
+            if (s != "/cpu:0" && GpuOrdinal(s) == null)
+            {
+                r.AddError($"{name} must be a TF1 device name, /cpu:0 or /gpu:N (N = 0, 1, ...), not '{Raw(r)}'.");
+                return defaultValue;
+            }
+            return s;
+        };
+        return o;
+    }
+
+    /// <summary>N of a device name <c>/gpu:N</c> (lower case, N a whole number without sign), or null for any other name.</summary>
+    public static int? GpuOrdinal(string device)
+    {
+        const string prefix = "/gpu:";
+        if (!device.StartsWith(prefix, StringComparison.Ordinal))
+            return null;
+        string n = device[prefix.Length..];
+        return n.Length > 0 && n.All(char.IsAsciiDigit) && int.TryParse(n, NumberStyles.None, CultureInfo.InvariantCulture, out int v)
+            ? v : null;
+    }
+
     /// <summary>A comma-separated subset of <paramref name="choices"/>; "all" (the default) means every choice.</summary>
     public static Option<Names> Subset(string name, string description, IReadOnlyList<string> choices)
     {

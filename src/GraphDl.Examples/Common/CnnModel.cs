@@ -9,13 +9,17 @@ namespace GraphDl.Examples;
 /// train op that also runs the <see cref="GraphKeys.UpdateOps"/> (batch-norm moving averages).</summary>
 public sealed class CnnModel : IDisposable
 {
+    readonly ExampleContext _ctx;
     Session? _session;
 
-    /// <summary>Builds the graph (seeded with <paramref name="seed"/>): the network from <paramref name="network"/>(graph, x, training).</summary>
-    public CnnModel(ImageData data, int seed, Func<Graph, Tensor, Tensor, Tensor> network)
+    /// <summary>Builds the graph (seeded with <see cref="ExampleContext.Seed"/>): the network from
+    /// <paramref name="network"/>(graph, x, training); <see cref="Start"/> opens the session on the run's device.</summary>
+    public CnnModel(ExampleContext ctx, ImageData data, Func<Graph, Tensor, Tensor, Tensor> network)
     {
+        ArgumentNullException.ThrowIfNull(ctx);
+        _ctx = ctx;
         Data = data;
-        Graph = new Graph { Seed = seed };
+        Graph = new Graph { Seed = ctx.Seed };
         var g = Graph;
         X = g.Placeholder(DType.Float32, Shape.Of(-1, data.Height, data.Width, 1), "x");
         Labels = g.Placeholder(DType.Int32, Shape.Of(-1), "labels");
@@ -57,10 +61,11 @@ public sealed class CnnModel : IDisposable
         TrainOp = updates.Count == 0 ? step : Graph.Group([step, .. updates], "train");
     }
 
-    /// <summary>Opens the session and initialises the variables.</summary>
+    /// <summary>Opens the session (on the run's device) and initialises the variables.</summary>
     public void Start()
     {
-        _session = new Session(Graph);
+        _session?.Dispose();
+        _session = _ctx.NewSession(Graph);
         _session.Run(Graph.GlobalVariablesInitializer());
     }
 

@@ -9,13 +9,17 @@ namespace GraphDl.Examples;
 /// </summary>
 public sealed class Model : IDisposable
 {
+    readonly ExampleContext _ctx;
     Session? _session;
 
-    /// <summary>Creates the graph (seeded with <paramref name="seed"/>) and the input placeholders for <paramref name="data"/>.</summary>
-    public Model(TabularData data, int seed)
+    /// <summary>Creates the graph (seeded with <see cref="ExampleContext.Seed"/>) and the input placeholders for
+    /// <paramref name="data"/>; <see cref="Start"/> opens the session on the run's device.</summary>
+    public Model(ExampleContext ctx, TabularData data)
     {
+        ArgumentNullException.ThrowIfNull(ctx);
+        _ctx = ctx;
         Data = data;
-        Graph = new Graph { Seed = seed };
+        Graph = new Graph { Seed = ctx.Seed };
         X = Graph.Placeholder(DType.Float32, Shape.Of(-1, data.Features), "x");
         Y = data.Task == TaskKind.MultiClass
             ? Graph.Placeholder(DType.Int32, Shape.Of(-1), "labels")
@@ -92,11 +96,11 @@ public sealed class Model : IDisposable
         return TrainOp = optimizer.ApplyGradients(Gradients);
     }
 
-    /// <summary>Opens the session and initialises the variables.</summary>
+    /// <summary>Opens the session (on the run's device) and initialises the variables.</summary>
     public Session Start()
     {
         _session?.Dispose();
-        _session = new Session(Graph);
+        _session = _ctx.NewSession(Graph);
         _session.Run(Graph.GlobalVariablesInitializer());
         return _session;
     }

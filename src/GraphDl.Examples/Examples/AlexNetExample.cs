@@ -71,7 +71,7 @@ public sealed class AlexNetExample : Example
         var data = ImageData.FashionMnist(ctx.Data, pad: 0, ctx.Smoke);
         ctx.Line($"  data: {data.Describe()}");
         double dropout = ctx.Get(_dropout);
-        using var m = new CnnModel(data, ctx.Seed, (g, x, training) => Network(g, x, training, data.Classes, dropout));
+        using var m = new CnnModel(ctx, data, (g, x, training) => Network(g, x, training, data.Classes, dropout));
         m.TrainAndReport(ctx, Name);
     }
 }

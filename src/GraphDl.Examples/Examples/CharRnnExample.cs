@@ -98,7 +98,7 @@ public sealed class CharRnnExample : Example
         var (souts, sstate) = g.DynamicRnn(cell, g.OneHot(sx, Alphabet), initialState: [sc, sh], scope: "sample");
         var sampleLogits = Logits(souts);
 
-        using var s = new Session(g);
+        using var s = ctx.NewSession(g);
         s.Run(g.GlobalVariablesInitializer());
         using var log = ctx.OpenLog(extra: [("alphabet", Alphabet.ToString())]);
 

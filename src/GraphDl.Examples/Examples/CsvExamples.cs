@@ -33,7 +33,7 @@ public abstract class CsvToolExample(TaskKind task, string defaultFile, string d
         string[] drop = (ctx.Get(_drop) ?? "").Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries);
         var data = _tabular.Load(ctx, defaultFile, task, drop);
         int[] hidden = ctx.Get(_hidden).Values;
-        using var m = new Model(data, ctx.Seed);
+        using var m = new Model(ctx, data);
         var g = m.Graph;
         Tensor h = m.X;
         for (int i = 0; i < hidden.Length; i++)

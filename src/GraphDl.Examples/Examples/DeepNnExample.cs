@@ -55,7 +55,7 @@ public sealed class DeepNnExample : Example
     {
         var data = TabularData.Digits(ctx.Data).ForSmoke(ctx.Smoke);
         ctx.Line($"  data: {data.Describe()}");
-        using var m = new Model(data, ctx.Seed);
+        using var m = new Model(ctx, data);
         m.SetOutput(Mlp(m.Graph, m.X, ctx.Get(_hidden).Values, Activations.Get(ctx.Get(_activation)), data.Classes));
         m.Minimize(new AdamOptimizer(ctx.LearningRate));
         m.Start();

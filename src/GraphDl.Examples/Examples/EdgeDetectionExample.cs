@@ -48,7 +48,7 @@ public sealed class EdgeDetectionExample : Example
         var g = new Graph();
         var x = g.Placeholder(DType.Float32, Shape.Of(-1, -1, -1, 1), "images");
         var edges = g.Conv2D(x, g.Const(Filters(), "edge_kernels"), [1, 1], "VALID", name: "edges");
-        using var s = new Session(g);
+        using var s = ctx.NewSession(g);
         using var log = ctx.OpenLog();
         log.Graph(g);
 

@@ -60,7 +60,7 @@ public sealed class InitializationExample : Example
         var rows = new List<IReadOnlyList<string>>();
         foreach (string variant in ctx.Variants)
         {
-            using var m = new Model(data, ctx.Seed);
+            using var m = new Model(ctx, data);
             var g = m.Graph;
             IInitializer init = variant == "zeros" ? Initializers.Zeros() : Initializers.GlorotUniform();
             var h = g.Dense(m.X, units, Activations.Get(ctx.Get(_activation)), kernelInitializer: init, name: "hidden");

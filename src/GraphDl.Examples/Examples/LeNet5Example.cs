@@ -50,7 +50,7 @@ public sealed class LeNet5Example : Example
     {
         var data = ImageData.FashionMnist(ctx.Data, pad: 2, ctx.Smoke);
         ctx.Line($"  data: {data.Describe()}");
-        using var m = new CnnModel(data, ctx.Seed, (g, x, _) => Network(g, x, data.Classes));
+        using var m = new CnnModel(ctx, data, (g, x, _) => Network(g, x, data.Classes));
         m.TrainAndReport(ctx, Name);
     }
 }

@@ -44,7 +44,7 @@ public sealed class LinearRegressionExample : Example
             ctx.Get(_split), TaskKind.Regression).ForSmoke(ctx.Smoke);
         ctx.Line($"  data: {data.Describe()}");
 
-        using var m = new Model(data, ctx.Seed);
+        using var m = new Model(ctx, data);
         var g = m.Graph;
         // One dense unit without activation is the linear model y = xW + b.
         m.SetOutput(g.Dense(m.X, 1, kernelInitializer: Initializers.Zeros(), name: "linear"));

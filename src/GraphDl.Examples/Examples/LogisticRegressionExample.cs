@@ -39,7 +39,7 @@ public sealed class LogisticRegressionExample : Example
         var data = _tabular.Load(ctx, "breast_cancer.csv", TaskKind.Binary);
         if (data.Task != TaskKind.Binary)
             throw new UsageException($"logistic-regression needs two classes; '{ctx.Get(_tabular.Target)}' has {data.Classes} (try csv-classifier).");
-        using var m = new Model(data, ctx.Seed);
+        using var m = new Model(ctx, data);
         // logits = xw + b; the loss applies the sigmoid itself, in a numerically stable form.
         m.SetOutput(m.Graph.Dense(m.X, 1, name: "logistic"));
         m.Minimize(new GradientDescentOptimizer(ctx.LearningRate));

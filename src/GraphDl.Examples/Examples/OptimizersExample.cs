@@ -56,7 +56,7 @@ public sealed class OptimizersExample : Example
         var rows = new List<IReadOnlyList<string>>();
         foreach (string variant in ctx.Variants)
         {
-            using var m = new Model(data, ctx.Seed);
+            using var m = new Model(ctx, data);
             var g = m.Graph;
             m.SetOutput(DeepNnExample.Mlp(g, m.X, ctx.Get(_hidden).Values, x => g.Relu(x), data.Classes));
             Optimizer optimizer = variant switch

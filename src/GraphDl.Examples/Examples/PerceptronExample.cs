@@ -79,7 +79,7 @@ public sealed class PerceptronExample : Example
             xorOutput = Step(hidden, gates[0].W, gates[0].B);
         }
         using var xorLog = ctx.OpenLog("xor");
-        using var session = new Session(g);
+        using var session = ctx.NewSession(g);
         session.Run(g.GlobalVariablesInitializer());
         foreach (var p in gates)
             p.Log.Graph(g);

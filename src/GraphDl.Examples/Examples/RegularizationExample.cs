@@ -49,7 +49,7 @@ public sealed class RegularizationExample : Example
         var rows = new List<IReadOnlyList<string>>();
         foreach (string variant in ctx.Variants)
         {
-            using var m = new Model(data, ctx.Seed);
+            using var m = new Model(ctx, data);
             var g = m.Graph;
             Func<Tensor, Tensor>? reg = variant switch
             {

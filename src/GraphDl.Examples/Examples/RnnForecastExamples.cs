@@ -131,7 +131,7 @@ public static class Forecaster
         var pred = g.Dense(state[^1], 1, name: "output");
         var loss = g.MeanSquaredError(target, pred);
         var train = new AdamOptimizer(ctx.LearningRate).Minimize(loss);
-        using var s = new Session(g);
+        using var s = ctx.NewSession(g);
         s.Run(g.GlobalVariablesInitializer());
 
         int trainCount = testStart - window;

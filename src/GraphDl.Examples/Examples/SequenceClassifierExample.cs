@@ -72,7 +72,7 @@ public sealed class SequenceClassifierExample : Example
         var rows = new List<IReadOnlyList<string>>();
         foreach (string v in ctx.Variants)
         {
-            using var m = new CnnModel(data, ctx.Seed, (g, x, _) => Network(g, x, v, units, data.Classes));
+            using var m = new CnnModel(ctx, data, (g, x, _) => Network(g, x, v, units, data.Classes));
             m.Minimize(new AdamOptimizer(ctx.LearningRate));
             m.Start();
             using var log = ctx.OpenLog(v);

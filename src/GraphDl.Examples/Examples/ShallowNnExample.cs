@@ -44,7 +44,7 @@ public sealed class ShallowNnExample : Example
         var rows = new List<IReadOnlyList<string>>();
         foreach (string activation in ctx.Variants)
         {
-            using var m = new Model(data, ctx.Seed);
+            using var m = new Model(ctx, data);
             var g = m.Graph;
             var h = g.Dense(m.X, ctx.Get(_hidden), Activations.Get(activation), name: "hidden");
             m.SetOutput(g.Dense(h, data.Task == TaskKind.Binary ? 1 : data.Classes, name: "output"));

@@ -60,7 +60,7 @@ public sealed class VanishingGradientsExample : Example
             var loss = g.MeanSquaredError(target, pred);
             var train = new AdamOptimizer(ctx.LearningRate).Minimize(loss);
             var dx = g.Gradient(loss, x)!;
-            using var s = new Session(g);
+            using var s = ctx.NewSession(g);
             s.Run(g.GlobalVariablesInitializer());
             var rng = new Random(ctx.Seed * 7919 + 1);
             (NDArray, NDArray) Batch(int n)

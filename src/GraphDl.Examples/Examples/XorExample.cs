@@ -62,7 +62,7 @@ public sealed class XorExample : Example
         var outputs = new Dictionary<string, float[]>();
         foreach (string variant in ctx.Variants)
         {
-            using var m = new Model(data, ctx.Seed);
+            using var m = new Model(ctx, data);
             var g = m.Graph;
             Tensor h = m.X;
             if (variant == "two-layer")
