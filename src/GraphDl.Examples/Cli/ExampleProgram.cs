@@ -52,8 +52,8 @@ public static class ExampleProgram
     public static ExampleResult RunExample(string[] args, TextWriter? output = null) => RunExample(args, output, null);
 
     /// <summary><see cref="RunExample(string[], TextWriter?)"/> with <paramref name="openGpu"/> opening the device for
-    /// <c>--device /gpu:N</c> instead of <see cref="CudaDevice.TryCreate"/> (tests pass a simulated GPU). The runner
-    /// disposes the device it returns at the end of the invocation.</summary>
+    /// <c>--device /gpu:N</c> instead of <see cref="CudaDevice.TryCreate"/> (tests pass a simulated GPU). A device it
+    /// returns stays the caller's: the runner disposes only the devices it opened itself.</summary>
     internal static ExampleResult RunExample(string[] args, TextWriter? output, GpuOpener? openGpu)
     {
         var writer = new StringWriter();
@@ -73,7 +73,8 @@ public static class ExampleProgram
         CultureInfo.CurrentCulture = CultureInfo.InvariantCulture;
         try
         {
-            return ExecuteCore(args, output, rethrow, openGpu ?? ((int n, out string why) => CudaDevice.TryCreate(n, out why)));
+            return ExecuteCore(args, output, rethrow, openGpu ?? ((int n, out string why) => CudaDevice.TryCreate(n, out why)),
+                ownsGpu: openGpu == null);
         }
         finally
         {
@@ -81,7 +82,7 @@ public static class ExampleProgram
         }
     }
 
-    static (int ExitCode, ExampleResult? Result, string? Error) ExecuteCore(string[] args, TextWriter? output, bool rethrow, GpuOpener openGpu)
+    static (int ExitCode, ExampleResult? Result, string? Error) ExecuteCore(string[] args, TextWriter? output, bool rethrow, GpuOpener openGpu, bool ownsGpu)
     {
         ArgumentNullException.ThrowIfNull(args);
         TextWriter outWriter = output ?? Console.Out;
@@ -116,7 +117,7 @@ public static class ExampleProgram
             {
                 try
                 {
-                    result = RunOne(example, parse, common, options, outWriter, interactive, openGpu);
+                    result = RunOne(example, parse, common, options, outWriter, interactive, openGpu, ownsGpu);
                     return 0;
                 }
                 catch (Exception e) when (e is UsageException or DataFormatException)
@@ -153,7 +154,7 @@ public static class ExampleProgram
     }
 
     static ExampleResult RunOne(Example example, ParseResult parse, CommonOptions common, IReadOnlyList<Option> options,
-        TextWriter output, bool interactive, GpuOpener openGpu)
+        TextWriter output, bool interactive, GpuOpener openGpu, bool ownsGpu)
     {
         var clock = Stopwatch.StartNew();
         string logDir = Path.GetFullPath(parse.GetValue(common.LogDir) ?? RepoPaths.DefaultLogDir(example.Name));
@@ -192,7 +193,8 @@ public static class ExampleProgram
         }
         finally
         {
-            gpu?.Dispose();
+            if (ownsGpu)
+                gpu?.Dispose();
         }
     }
 }

@@ -1,10 +1,16 @@
+using GraphDl.Examples;
 using NUnit.Framework;
 
 namespace GraphDl.Tests.Examples;
 
-/// <summary>Every example runs with <c>--smoke</c> and writes the expected TensorBoard tags, all finite.</summary>
+/// <summary>Every example runs with <c>--smoke</c> and writes the expected TensorBoard tags, all finite; every op of its
+/// graphs has a GPU kernel or is in the checked-in list of CPU-only ops.</summary>
 public sealed class ExampleSmokeTests
 {
+    /// <summary>The recurrent examples run their smoke tests in RnnExampleTests (with options that keep them short); those
+    /// tests make the same GPU-kernel check.</summary>
+    static readonly string[] SmokeTestedElsewhere = ["rnn-forecast", "rnn-sunspots", "char-rnn", "vanishing-gradients"];
+
     static readonly string[] Classification = ["train/loss", "train/accuracy", "test/accuracy"];
     static readonly string[] Regression = ["train/loss", "test/r2", "test/mse", "test/rmse"];
 
@@ -58,5 +64,13 @@ public sealed class ExampleSmokeTests
             Assert.That(result.Variants, Is.SupersetOf(variants));
         foreach (var (key, value) in result.Metrics)
             Assert.That(double.IsFinite(value), $"{key} = {value}");
+        ExampleRun.AssertGpuKernelsCover(result);
+    }
+
+    [Test]
+    public void EveryExampleIsSmokeTested()
+    {
+        var tested = Cases().Select(c => (string)c.Arguments[0]!).Concat(SmokeTestedElsewhere);
+        Assert.That(tested, Is.EquivalentTo(ExampleProgram.Catalog().Select(e => e.Name)));
     }
 }

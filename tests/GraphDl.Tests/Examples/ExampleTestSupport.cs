@@ -1,3 +1,5 @@
+using GraphDl.Cuda;
+using GraphDl.Cuda.Kernels;
 using GraphDl.Examples;
 using GraphDl.Summaries;
 using GraphDl.Summaries.Proto;
@@ -87,6 +89,21 @@ internal sealed class ExampleRun : IDisposable
             .Where(e => e.GetProperty("ph").GetString() == "X").ToList();
         Assert.That(kernels.Select(k => k.GetProperty("name").GetString()), Is.EqualTo(nodes.Select(n => n.NodeName)), tracePath);
         Assert.That(kernels.Select(k => k.GetProperty("dur").GetDouble()), Has.All.GreaterThanOrEqualTo(0), tracePath);
+    }
+
+    /// <summary>Ops of <paramref name="result"/>'s graphs that have no GPU kernel and are not named in the checked-in
+    /// list of CPU-only ops (<see cref="CpuOnlyOps.Reasons"/>).</summary>
+    public static IReadOnlyList<string> OpsWithoutGpuKernel(ExampleResult result) =>
+        result.OpTypes.Where(op => !GpuKernels.Has(op) && !CpuOnlyOps.Reasons.ContainsKey(op)).Select(op => op.Name).ToList();
+
+    /// <summary>Every op of every graph the example opened a session on has a GPU kernel or is in the checked-in list of
+    /// CPU-only ops, so <c>--device /gpu:N</c> places all the rest of the example on the GPU.</summary>
+    public static void AssertGpuKernelsCover(ExampleResult result)
+    {
+        Assert.That(result.OpTypes, Is.Not.Empty, $"{result.Example}: no session was opened through ExampleContext.NewSession");
+        var missing = OpsWithoutGpuKernel(result);
+        Assert.That(missing, Is.Empty,
+            $"{result.Example} uses ops with neither a GPU kernel (GpuKernels) nor an entry in CpuOnlyOps.Reasons: {string.Join(", ", missing)}");
     }
 
     public void Dispose()

@@ -10,6 +10,7 @@ public sealed class RnnExampleTests
     {
         using var run = new ExampleRun();
         var r = run.Run("rnn-forecast", "--smoke", "--cell", cell, "--window", "5", "--test-fraction", "0.1");
+        ExampleRun.AssertGpuKernelsCover(r);
         Assert.That(double.IsFinite(r.Metric("test/rmse")));
         Assert.That(ExampleRun.LastScalars(r.RunDir).Keys, Is.SupersetOf(new[] { "train/loss", "test/rmse" }));
         string text = run.Output.ToString();
@@ -32,6 +33,7 @@ public sealed class RnnExampleTests
     {
         using var run = new ExampleRun();
         var r = run.Run("rnn-sunspots", "--smoke");
+        ExampleRun.AssertGpuKernelsCover(r);
         foreach (string v in new[] { "rnn", "gru", "lstm" })
             Assert.That(ExampleRun.LastScalars(r.LogDir(v)).Keys, Does.Contain("test/rmse"), v);
         Assert.That(r.Metric("baseline/repeat_last_rmse"), Is.EqualTo(33.18).Within(0.005));
@@ -64,6 +66,7 @@ public sealed class RnnExampleTests
     {
         using var run = new ExampleRun();
         var r = run.Run("char-rnn", "--smoke", "--sample-length", "40", "--seq-len", "16");
+        ExampleRun.AssertGpuKernelsCover(r);
         Assert.That(double.IsFinite(r.Metric("test/bits_per_char")));
         Assert.That(ExampleRun.LastScalars(r.RunDir).Keys, Does.Contain("test/bits_per_char"));
         Assert.That(run.Output.ToString(), Does.Contain("add-one bigram").And.Contain("We the People"));
@@ -86,6 +89,7 @@ public sealed class VanishingGradientsExampleTests
     {
         using var run = new ExampleRun();
         var r = run.Run("vanishing-gradients", "--smoke", "--steps", "12");
+        ExampleRun.AssertGpuKernelsCover(r);
         foreach (string v in new[] { "rnn", "lstm" })
         {
             var points = GraphDl.Summaries.EventFileReader.ReadScalars(r.LogDir(v)).Where(p => p.Tag == "gradient/norm").ToList();

@@ -1,0 +1,155 @@
+using GraphDl.Cuda.Kernels;
+using GraphDl.Examples;
+using GraphDl.Ops;
+using NUnit.Framework;
+
+namespace GraphDl.Cuda.Tests;
+
+/// <summary>Examples with <c>--device /gpu:0</c> on the simulated GPU (<see cref="GpuFixture"/>) reach the CPU run's
+/// final metrics, with every node that has a GPU kernel placed on <c>/gpu:0</c>; without a GPU the run falls back to
+/// the CPU.</summary>
+public sealed class ExampleOnGpuTests
+{
+    const double Tolerance = 1e-5;
+    string logDir = "";
+
+    [SetUp]
+    public void SetUp() => logDir = Path.Combine(Path.GetTempPath(), "graphdl-gpu-examples-" + Guid.NewGuid().ToString("N"));
+
+    [TearDown]
+    public void TearDown()
+    {
+        try { Directory.Delete(logDir, recursive: true); } catch (IOException) { } catch (UnauthorizedAccessException) { }
+    }
+
+    /// <summary>Runs an example in-process; <c>/gpu:N</c> opens the shared simulated GPU.</summary>
+    ExampleResult Run(StringWriter output, params string[] args)
+    {
+        var result = ExampleProgram.RunExample([.. args, "--log-dir", logDir], output, SimulatedGpu);
+        TestContext.Out.WriteLine(result.ToString());
+        return result;
+    }
+
+    static CudaDevice? SimulatedGpu(int ordinal, out string why)
+    {
+        Assert.That(ordinal, Is.Zero, "the tests ask for /gpu:0");
+        why = "";
+        return GpuFixture.Gpu;
+    }
+
+    /// <summary>Runs <paramref name="args"/> on the CPU and on the simulated GPU (with placement logged) and compares the
+    /// final metrics: each within <see cref="Tolerance"/> of the CPU's value, relative to max(1, |value|). The GPU's
+    /// reductions and matrix products add in another order and its exp/log/tanh are the device's, so the float32 results
+    /// differ in the last bits (measured: at most 3e-8 relative at these sizes); accuracies are counts and match exactly
+    /// here, where no example sits on a decision boundary.</summary>
+    (ExampleResult Cpu, ExampleResult Gpu, string GpuText) CpuAndGpu(params string[] args)
+    {
+        var cpu = Run(new StringWriter(), args);
+        var text = new StringWriter();
+        var gpu = Run(text, [.. args, "--device", "/gpu:0", "--log-device-placement"]);
+        Assert.That(cpu.Device, Is.EqualTo("/cpu:0"));
+        Assert.That(gpu.Device, Is.EqualTo("/gpu:0"));
+        Assert.That(gpu.Metrics.Keys, Is.EquivalentTo(cpu.Metrics.Keys));
+        foreach (var (key, value) in cpu.Metrics)
+            TestContext.Out.WriteLine($"{key}: cpu {value:R}, gpu {gpu.Metrics[key]:R}");
+        foreach (var (key, value) in cpu.Metrics)
+            Assert.That(gpu.Metrics[key], Is.EqualTo(value).Within(Tolerance * Math.Max(1, Math.Abs(value))), key);
+        AssertPlacedOnGpu(text.ToString());
+        return (cpu, gpu, text.ToString());
+    }
+
+    /// <summary>The placement log (TF1's <c>name: (Type): device</c>, one line per node, with why for a node that asked
+    /// for the GPU and runs on the CPU) puts every node whose op has a GPU kernel on <c>/gpu:0</c> and the CPU-only ones
+    /// on <c>/cpu:0</c>.</summary>
+    static void AssertPlacedOnGpu(string text)
+    {
+        var byName = OpCatalog.All.ToDictionary(d => d.Name);
+        var lines = text.Split('\n').Select(l => l.TrimEnd('\r'))
+            .Select(l => System.Text.RegularExpressions.Regex.Match(l, @"^(\S+): \((\w+)\): (/\w+:\d+)(?: \(asked for .+\))?$"))
+            .Where(m => m.Success).ToList();
+        Assert.That(lines, Is.Not.Empty, "no placement lines in the output");
+        var wrong = lines.Where(m => m.Groups[3].Value != (GpuKernels.Has(byName[m.Groups[2].Value]) ? "/gpu:0" : "/cpu:0"))
+            .Select(m => m.Value).ToList();
+        Assert.That(wrong, Is.Empty, "nodes on the wrong device");
+        // The heavy op of each example (its GPU kernel puts it on /gpu:0, checked above) is in the log.
+        Assert.That(lines.Select(m => m.Groups[2].Value), Does.Contain("MatMul").Or.Contain("Conv2D"));
+        Assert.That(lines.Where(m => m.Groups[3].Value == "/cpu:0").Select(m => m.Value), Has.All.Contains("(asked for /gpu:0: "),
+            "a node on the CPU says why");
+    }
+
+    [Test]
+    public void LinearRegression_OnTheGpu_ReachesTheCpuMetrics()
+    {
+        // --smoke: 256 rows and one epoch, here of 8 mini-batches of 32.
+        var (_, gpu, text) = CpuAndGpu("linear-regression", "--smoke", "--batch-size", "32");
+        Assert.That(gpu.Metric("test/r2"), Is.GreaterThan(0));
+        Assert.That(text, Does.Contain("  device: /gpu:0"));
+    }
+
+    [Test]
+    public void Xor_OnTheGpu_ReachesTheCpuMetrics()
+    {
+        var (cpu, gpu, _) = CpuAndGpu("xor", "--epochs", "10");
+        Assert.That(gpu.Variants, Is.EqualTo(cpu.Variants));
+    }
+
+    [Test]
+    public void LogisticRegression_OnTheGpu_ReachesTheCpuMetrics()
+    {
+        CpuAndGpu("logistic-regression", "--smoke");
+    }
+
+    [Test]
+    public void EdgeDetection_OnTheGpu_ReachesTheCpuMetrics()
+    {
+        // Conv2D with the fixed edge kernels on the course's 6x6 image and a smoke-size batch of Fashion-MNIST.
+        var (_, gpu, _) = CpuAndGpu("edge-detection", "--smoke");
+        Assert.That(gpu.Metric("course/edge_max"), Is.EqualTo(30));
+    }
+
+    [Test]
+    public void WithoutAGpu_TheRunFallsBackToTheCpu_WithTheSameNumbers()
+    {
+        // The real device opener: /gpu:99 exists on no machine, so this falls back with or without a GPU.
+        using var cpuText = new StringWriter();
+        var cpu = ExampleProgram.RunExample(["linear-regression", "--smoke", "--log-dir", logDir], cpuText);
+        using var text = new StringWriter();
+        var r = ExampleProgram.RunExample(["linear-regression", "--smoke", "--device", "/gpu:99", "--log-dir", logDir], text);
+        Assert.That(r.Device, Is.EqualTo("/cpu:0"));
+        Assert.That(text.ToString(), Does.Match(@"--device /gpu:99: no GPU \(.+\); running on /cpu:0"));
+        Assert.That(r.Metrics, Is.EqualTo(cpu.Metrics), "the fallback run is the CPU run");
+    }
+
+    [Test]
+    public void OnThisMachine_Gpu0FallsBackToTheCpu_WhenTryCreateFindsNone()
+    {
+        // /gpu:0 through CudaDevice.TryCreate itself: on a machine without a GPU (CI) it returns null with the reason.
+        using var probe = CudaDevice.TryCreate(0, out string reason);
+        using var text = new StringWriter();
+        var r = ExampleProgram.RunExample(["linear-regression", "--smoke", "--device", "/gpu:0", "--log-dir", logDir], text);
+        if (probe == null)
+        {
+            Assert.That(r.Device, Is.EqualTo("/cpu:0"));
+            Assert.That(text.ToString(), Does.Contain($"--device /gpu:0: no GPU ({reason}); running on /cpu:0"));
+        }
+        else
+        {
+            Assert.That(r.Device, Is.EqualTo("/gpu:0"));
+            Assert.That(text.ToString(), Does.Contain("  device: /gpu:0").And.Not.Contain("no GPU"));
+        }
+    }
+
+    [TestCase("/tpu:0")]
+    [TestCase("/cpu:1")]
+    [TestCase("gpu:0")]
+    [TestCase("/gpu:-1")]
+    [TestCase("/gpu:")]
+    public void AnotherDeviceName_IsAUsageError(string device)
+    {
+        var e = Assert.Throws<UsageException>(() =>
+            ExampleProgram.RunExample(["linear-regression", "--smoke", "--device", device, "--log-dir", logDir], new StringWriter()));
+        Assert.That(e!.Message, Does.Contain("--device").And.Contain($"'{device}'"));
+        Assert.That(ExampleProgram.Run(["linear-regression", "--device", device, "--log-dir", logDir], new StringWriter()),
+            Is.EqualTo(ExampleProgram.UsageExitCode));
+    }
+}
