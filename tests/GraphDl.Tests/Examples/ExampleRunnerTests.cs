@@ -37,7 +37,7 @@ public sealed class ExampleRunnerTests
     {
         var (code, text) = Run("deep-nn", "--help");
         Assert.That(code, Is.EqualTo(0));
-        foreach (string o in new[] { "--epochs", "--batch-size", "--learning-rate", "--seed", "--data", "--log-dir", "--run", "--smoke", "--hidden", "--activation" })
+        foreach (string o in new[] { "--epochs", "--batch-size", "--learning-rate", "--seed", "--data", "--log-dir", "--run", "--smoke", "--device", "--log-device-placement", "--hidden", "--activation" })
             Assert.That(text, Does.Contain(o), o);
         Assert.That(text, Does.Contain("logs/deep-nn"));
 
@@ -58,6 +58,8 @@ public sealed class ExampleRunnerTests
     [TestCase(new[] { "deep-nn", "--hidden", "64,x" }, "--hidden expects layer widths")]
     [TestCase(new[] { "logistic-regression", "--split", "random" }, "--split must be one of interleaved, tail")]
     [TestCase(new[] { "shallow-nn", "--variant", "swish" }, "unknown value 'swish'")]
+    [TestCase(new[] { "deep-nn", "--device", "/tpu:0" }, "--device must be a TF1 device name, /cpu:0 or /gpu:N (N = 0, 1, ...), not '/tpu:0'")]
+    [TestCase(new[] { "deep-nn", "--device", "/cpu:1" }, "not '/cpu:1'")]
     [TestCase(new[] { "no-such-example" }, "no-such-example")]
     [TestCase(new string[0], "Required command")]
     public void BadCommandLinesExitWithCode2AndSayWhy(string[] args, string message)
@@ -113,11 +115,16 @@ public sealed class ExampleRunnerTests
     public void HparamsRecordTheOptionsUsed()
     {
         using var run = new ExampleRun();
-        var r = run.Run("shallow-nn", "--smoke", "--variant", "relu", "--hidden", "5", "--learning-rate", "0.02");
+        var r = run.Run("shallow-nn", "--smoke", "--variant", "relu", "--hidden", "5", "--learning-rate", "0.02", "--device", "/CPU:0",
+            "--log-device-placement");
         Assert.That(r.Variants, Is.EqualTo(new[] { "relu" }));
         string md = ExampleRun.Hparams(r.LogDir("relu"));
         Assert.That(md, Does.Contain("| hidden | 5 |").And.Contain("| learning-rate | 0.02 |").And.Contain("| variant | relu |")
-            .And.Contain("| smoke | true |").And.Contain("| epochs | 1 |"));
+            .And.Contain("| smoke | true |").And.Contain("| epochs | 1 |").And.Contain("| device | /cpu:0 |")
+            .And.Contain("| log-device-placement | true |"));
+        // TF1's log_device_placement lines reach the example's output, one per node of each plan.
+        Assert.That(r.Device, Is.EqualTo("/cpu:0"));
+        Assert.That(run.Output.ToString(), Does.Contain("hidden/MatMul: (MatMul): /cpu:0").And.Contain("loss: (Mean): /cpu:0"));
     }
 
     [Test]
