@@ -55,6 +55,7 @@ public sealed class CudaDevice : GraphDl.Devices.Device, IDisposable
     {
         public readonly List<DeviceBuffer> Reads = [], Writes = [];
         public readonly List<DeviceBuffer> Frees = [];
+        public readonly List<StagingBuffer> Stagings = [];
         public bool Uses(DeviceBuffer b) => Reads.Contains(b) || Writes.Contains(b);
     }
 
@@ -290,8 +291,19 @@ public sealed class CudaDevice : GraphDl.Devices.Device, IDisposable
             if (bytes.Length == 0) return;
             if (scheduler != null && running is { } run)
             {
-                // Inside a kernel (an index vector it uploads): ordered on the compute stream, as the kernel's own work.
-                Join(run, Scheduled(destination), write: true);
+                // Inside a kernel (lengths or indices it uploads): through a staging buffer, on the compute stream in order
+                // with the kernel's launches, without waiting; the staging buffer is reusable once the kernel completes.
+                var d = Scheduled(destination);
+                Join(run, d, write: true);
+                var st = scheduler.AcquireStaging(bytes.Length);
+                try
+                {
+                    bytes.CopyTo(StagingBytes(st, bytes.Length));
+                    scheduler.UploadOnCompute(st, d, bytes.Length);
+                }
+                catch { scheduler.Release(st); throw; }
+                run.Stagings.Add(st);
+                return;
             }
             else if (scheduler != null)
             {
@@ -416,6 +428,7 @@ public sealed class CudaDevice : GraphDl.Devices.Device, IDisposable
         finally
         {
             running = null;
+            foreach (var st in run.Stagings) scheduler!.ReleaseAfterLastKernel(st);
             foreach (var b in run.Frees) scheduler!.Free(b);
         }
     }

@@ -257,6 +257,40 @@ public class StreamSchedulerTests
         Assert.That(fake.Hazards, Is.Empty);
     }
 
+    /// <summary>A kernel's own upload (UploadOnCompute) reads its staging buffer on the compute stream: the buffer is
+    /// reused only after that kernel has completed, so the host never overwrites it under the queued copy.</summary>
+    [Test]
+    public void UploadOnCompute_KeepsItsStagingBufferUntilTheKernelHasRun([Values(false, true)] bool releaseEarly)
+    {
+        var fake = new FakeStreamBackend(11, progress: 0);   // nothing runs until the host waits
+        var s = new StreamScheduler(fake, NewAllocator(), maxStaging: 1);
+        for (int step = 0; step < 3; step++)
+        {
+            var lengths = s.Allocate(1024, "lengths");
+            var output = s.Allocate(1024, "out");
+            StagingBuffer? st = null;
+            s.Kernel("rnn", [], [output], _ =>
+            {
+                s.ComputeUses(lengths, write: true);
+                st = s.AcquireStaging(1024);
+                fake.HostWrite(st, 1024);
+                s.UploadOnCompute(st, lengths, 1024);
+                if (releaseEarly) s.Release(st);   // the mistake: handing the buffer back while the copy is queued
+            });
+            if (!releaseEarly) s.ReleaseAfterLastKernel(st!);
+            s.Free(lengths);
+            s.Free(output);
+        }
+        s.Synchronize();
+        if (releaseEarly) Assert.That(fake.Hazards, Is.Not.Empty, "the host rewrote a staging buffer that a queued upload still reads");
+        else
+        {
+            Assert.That(fake.Hazards, Is.Empty, string.Join("\n", fake.Hazards.Take(5)));
+            Assert.That(s.Stats.StagingBuffers, Is.EqualTo(1));
+            Assert.That(s.Stats.HostSyncs, Is.GreaterThanOrEqualTo(2), "the single staging buffer was reused after waiting for the kernels");
+        }
+    }
+
     /// <summary>What a device's kernel does while it runs: buffers it touches without declaring them up front are ordered
     /// with ComputeUses and marked with the kernel's position when the launch returns, also when the launch throws.</summary>
     [Test]

@@ -210,3 +210,57 @@ public class StreamedDeviceTests
         finally { Environment.SetEnvironmentVariable("GRAPHDL_CUDA_STREAMS", saved); }
     }
 }
+
+/// <summary>Operands a kernel uploads while it runs (the fused RNN ops' validated sequence lengths) go through a staging
+/// buffer on the compute stream, in order with the kernel's launches: no host wait inside the step.</summary>
+public class KernelUploadTests
+{
+    [Test]
+    public void LstmWithSequenceLengths_UploadsOnTheComputeStream_WithoutHostWaits()
+    {
+        Graph Build(out Tensor x, out Tensor lens, out Tensor y, out Tensor loss, out Operation train)
+        {
+            var g = new Graph { Seed = 5 };
+            x = g.Placeholder(DType.Float32, Shape.Of(-1, 4, 3), "x");
+            lens = g.Placeholder(DType.Int32, Shape.Of(-1), "lens");
+            y = g.Placeholder(DType.Int32, Shape.Of(-1), "y");
+            var last = g.DynamicRnn(new LSTMCell(5), x, lens).State[^1];
+            loss = g.SparseSoftmaxCrossEntropyLoss(y, g.Dense(last, 3, name: "out"));
+            train = new GradientDescentOptimizer(0.5).Minimize(loss);
+            return g;
+        }
+        var xs = NDArray.From(Enumerable.Range(0, 6 * 4 * 3).Select(i => (float)Math.Sin(i * 0.41)).ToArray(), 6, 4, 3);
+        var ls = NDArray.From(new[] { 4, 2, 3, 4, 1, 4 }, 6);
+        var ys = NDArray.From(Enumerable.Range(0, 6).Select(i => i % 3).ToArray(), 6);
+        float[] Losses(SessionOptions? options, Action<int>? before = null)
+        {
+            var g = Build(out var x, out var lens, out var y, out var loss, out var train);
+            using var s = new Session(g, options);
+            s.Run(g.GlobalVariablesInitializer());
+            var losses = new float[6];
+            for (int i = 0; i < losses.Length; i++)
+            {
+                before?.Invoke(i);
+                losses[i] = s.Run([loss], [(x, xs), (lens, ls), (y, ys)], [train])[0].Item<float>();
+            }
+            return losses;
+        }
+
+        var cpu = Losses(null);
+        using var gpu = CudaDevice.CreateSimulated(0, streams: true);
+        gpu.PoisonNewBuffers = true;
+        var sim = gpu.SimulatedStreams!;
+        long uploads = 0, toHost = 0, syncs = 0;
+        var got = Losses(new SessionOptions { Devices = [gpu], DefaultDevice = "/gpu:0" }, i =>
+        {
+            if (i != 3) return;
+            uploads = sim.UploadsOnCompute; toHost = sim.CopiesToHost; syncs = gpu.Streams!.Stats.HostSyncs;
+        });
+        Assert.That(cpu[^1], Is.LessThan(cpu[0]), "the model should learn");
+        for (int i = 0; i < cpu.Length; i++) Assert.That(got[i], Is.EqualTo(cpu[i]).Within(1e-2).Percent, $"loss at step {i} (relative 1e-4)");
+        // Steps 3-5: the forward and the backward LSTM op each upload the lengths once per step.
+        Assert.That(sim.UploadsOnCompute - uploads, Is.EqualTo(3 * 2), "lengths uploaded by the forward and backward kernels");
+        Assert.That(gpu.Streams!.Stats.HostSyncs - syncs, Is.EqualTo(sim.CopiesToHost - toHost),
+            "the host waits only for its device-to-host copies (no wait for the uploads)");
+    }
+}

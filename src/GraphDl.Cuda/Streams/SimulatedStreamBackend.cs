@@ -66,6 +66,8 @@ public sealed class SimulatedStreamBackend : IStreamBackend
     public long CopiesToDevice { get; private set; }
     /// <summary>Device-to-host copies enqueued so far.</summary>
     public long CopiesToHost { get; private set; }
+    /// <summary>Uploads run on the compute stream by kernels (<see cref="StreamScheduler.UploadOnCompute"/>).</summary>
+    public long UploadsOnCompute { get; private set; }
     /// <summary>Copies run so far.</summary>
     public long CopiesRun { get; private set; }
     /// <summary>Copies that ran because the compute stream waited on their stream.</summary>
@@ -141,7 +143,15 @@ public sealed class SimulatedStreamBackend : IStreamBackend
     public void EnqueueCopy(object stream, CopyWork copy)
     {
         int s = (int)stream;
-        if (s == (int)StreamKind.Compute) throw new ArgumentException("copies go on a copy stream", nameof(stream));
+        if (s == (int)StreamKind.Compute)
+        {
+            // A kernel's own upload (StreamScheduler.UploadOnCompute): compute runs eagerly, so the copy runs now.
+            if (!copy.ToDevice) throw new ArgumentException("device-to-host copies go on the D2H stream", nameof(stream));
+            UploadsOnCompute++;
+            Copy(new Item { Kind = 0, Stream = s, ToDevice = true, Bytes = copy.Bytes, Staging = (byte[])copy.Staging.Handle,
+                Device = IlgpuMemoryBackend.View(copy.Device, copy.Bytes) });
+            return;
+        }
         if (copy.ToDevice) CopiesToDevice++; else CopiesToHost++;
         queues[s].Enqueue(new Item
         {

@@ -315,6 +315,26 @@ public sealed class StreamScheduler : IDisposable
         return p;
     }
 
+    /// <summary>Inside a running kernel's launch (a small operand it uploads, e.g. validated lengths or indices): copies
+    /// the first <paramref name="bytes"/> bytes of <paramref name="source"/> (filled by the host) into
+    /// <paramref name="destination"/> on the compute stream, in order with the kernel's own launches, without a host
+    /// wait. The destination must be ordered for compute use first (<see cref="ComputeUses"/>); the staging buffer stays
+    /// the host's until <see cref="ReleaseAfterLastKernel"/>, once the kernel has its position.</summary>
+    public void UploadOnCompute(StagingBuffer source, DeviceBuffer destination, long bytes)
+    {
+        CheckCopy(source, destination, bytes);
+        backend.EnqueueCopy(streams[(int)StreamKind.Compute], new CopyWork(true, destination.Block, source, bytes));
+    }
+
+    /// <summary>Hands back a staging buffer that <see cref="UploadOnCompute"/> used during the last kernel: it is reused
+    /// only once that kernel (the compute stream's latest position) has completed.</summary>
+    public void ReleaseAfterLastKernel(StagingBuffer buffer)
+    {
+        if (!buffer.HostOwned) throw new InvalidOperationException("staging buffer released twice");
+        buffer.Pending = new(StreamKind.Compute, seq[(int)StreamKind.Compute]);
+        buffer.HostOwned = false;
+    }
+
     void CheckCopy(StagingBuffer host, DeviceBuffer device, long bytes)
     {
         if (device.Freed) throw new InvalidOperationException($"copy with a freed device buffer (at {device.Block.Address})");
