@@ -87,4 +87,65 @@ public class PlannerCopyTests
 
         static float Expected(NDArray a) { float t = 0; foreach (var v in a.AsSpan<float>()) t += v * v; return t; }
     }
+
+    /// <summary>A learning-rate schedule of <c>global_step</c> (on the host) read by the GPU update kernels on the host:
+    /// placed on the GPU only by the default device, it runs on the CPU instead (said in the placement log), so the step
+    /// copies nothing back and waits for nothing; the same schedule under an explicit GPU scope stays there.</summary>
+    [Test]
+    public void LearningRateSchedule_ReadOnTheHost_RunsThere_UnlessScopedToTheGpu([Values(true, false)] bool scoped)
+    {
+        Graph Build(out Tensor x, out Tensor y, out Tensor loss, out Operation train)
+        {
+            var g = new Graph();
+            x = g.Placeholder(DType.Float32, Shape.Of(-1, 6), "x");
+            y = g.Placeholder(DType.Int32, Shape.Of(-1), "y");
+            var r = new Random(3);
+            var w = g.Variable(NDArray.From(Enumerable.Range(0, 18).Select(_ => (float)(r.NextDouble() - 0.5)).ToArray(), 6, 3), "w");
+            loss = g.SparseSoftmaxCrossEntropyLoss(y, g.MatMul(x, w));
+            var step = TrainUtil.GetOrCreateGlobalStep(g);
+            Tensor lr;
+            if (scoped) using (g.Device("/gpu:0")) lr = LearningRates.ExponentialDecay(g, 0.5, step.Value, 2, 0.7);
+            else lr = LearningRates.ExponentialDecay(g, 0.5, step.Value, 2, 0.7);
+            train = new GradientDescentOptimizer(lr).Minimize(loss, step);
+            return g;
+        }
+        var xs = NDArray.From(Enumerable.Range(0, 5 * 6).Select(i => (float)Math.Cos(i)).ToArray(), 5, 6);
+        var ys = NDArray.From(Enumerable.Range(0, 5).Select(i => i % 3).ToArray(), 5);
+        float[] Losses(SessionOptions? options, out StepTrace trace)
+        {
+            var g = Build(out var x, out var y, out var loss, out var train);
+            using var s = new Session(g, options);
+            s.Run(g.GlobalVariablesInitializer());
+            var losses = new float[5];
+            trace = new StepTrace();
+            for (int i = 0; i < losses.Length; i++)
+                losses[i] = s.Run([loss], [(x, xs), (y, ys)], [train], i == 4 ? new RunOptions { TraceLevel = RunTraceLevel.FullTrace } : null,
+                    i == 4 ? trace : null)[0].Item<float>();
+            return losses;
+        }
+        var log = new List<string>();
+        var cpu = Losses(null, out _);
+        var options = OnGpu(streams: true);
+        options = new SessionOptions { Devices = options.Devices, DefaultDevice = options.DefaultDevice, LogDevicePlacement = true, PlacementLog = log.Add };
+        var gpu = Losses(options, out var trace);
+        Assert.That(cpu[4], Is.LessThan(cpu[0]), "the model should learn");
+        // Bit for bit when the schedule runs on the host (same float64 arithmetic); within 1e-5 relative otherwise.
+        for (int i = 0; i < cpu.Length; i++) Assert.That(gpu[i], Is.EqualTo(cpu[i]).Within(1e-3).Percent, $"loss at step {i}");
+        var schedule = trace.Nodes.Where(n => n.Node.StartsWith("ExponentialDecay/")).ToList();
+        Assert.That(schedule, Is.Not.Empty);
+        Assert.That(trace.Nodes.Single(n => n.OpType == "ApplyGradientDescent").Device, Is.EqualTo("/gpu:0"));
+        Assert.That(trace.Nodes.Single(n => n.Node == "global_step").Device, Is.EqualTo("/cpu:0"), "global_step lives on the host");
+        var toHost = trace.Nodes.Where(n => n.OpType == "_Copy" && n.Device == "/cpu:0").ToList();
+        if (scoped)
+        {
+            Assert.That(schedule.Where(n => n.OpType != "Const").Select(n => n.Device), Is.All.EqualTo("/gpu:0"), "an explicit device scope is kept");
+            Assert.That(toHost, Is.Not.Empty, "the rate computed on the GPU is copied back for the update kernel");
+        }
+        else
+        {
+            Assert.That(schedule.Select(n => n.Device), Is.All.EqualTo("/cpu:0"));
+            Assert.That(toHost, Is.Empty, "nothing copied back inside the step");
+            Assert.That(log, Has.Some.Match(@"^ExponentialDecay/learning_rate: \(Cast\): /cpu:0 \(asked for /gpu:0: its value is read on the host by .+\)$"));
+        }
+    }
 }

@@ -160,6 +160,60 @@ internal sealed class Plan
         return last;
     }
 
+    /// <summary>Each op's device (<see cref="Session.Place"/>), then one adjustment: a pure op placed on another device
+    /// only by the session's default device (no device scope) whose every consumer reads its value on the host (an
+    /// update kernel's scalar hyperparameter, a reduction's axes, a CPU op), and whose inputs are all on the host, runs on
+    /// the CPU instead, so its value needs no copy back and no wait for the device inside the step (a learning-rate
+    /// schedule computed from <c>global_step</c>, for example). <c>readBy</c> names the consumer, for the placement log.</summary>
+    static Dictionary<Operation, (Device device, Operation? readBy)> PlaceAll(Session session, List<Operation> order, HashSet<Tensor> fed)
+    {
+        var placed = new Dictionary<Operation, (Device, Operation?)>(order.Count);
+        foreach (var op in order) placed[op] = (session.Place(op), null);
+        if (order.TrueForAll(op => placed[op].Item1.IsHost)) return placed;
+        var consumers = new Dictionary<Operation, List<(Operation op, int input)>>();
+        foreach (var op in order)
+            for (int i = 0; i < op.Inputs.Length; i++)
+            {
+                var t = op.Inputs[i];
+                if (fed.Contains(t) || !placed.ContainsKey(t.Op)) continue;
+                if (!consumers.TryGetValue(t.Op, out var list)) consumers[t.Op] = list = [];
+                list.Add((op, i));
+            }
+        var original = new Dictionary<Operation, Device>();
+        // Consumers come after their producers in id order, so a reverse pass sees a consumer's final device first.
+        for (int k = order.Count - 1; k >= 0; k--)
+        {
+            var op = order[k];
+            var (device, _) = placed[op];
+            if (device.IsHost || op.Device != null || op.Def.Stateful || op.Def.RefInputs > 0) continue;
+            if (!consumers.TryGetValue(op, out var uses)) continue;
+            bool hostOnly = true;
+            Operation? reader = null;
+            foreach (var (c, i) in uses)
+            {
+                if (c.Def.DimsOnly) continue;   // reads no value, wherever it is
+                var cd = placed[c].Item1;
+                if (!cd.IsHost && !cd.InputOnHost(c, i)) { hostOnly = false; break; }
+                reader ??= c;
+            }
+            if (!hostOnly || reader == null) continue;
+            original[op] = device;
+            placed[op] = (CpuDevice.Instance, reader);
+        }
+        // Moved only when its inputs are on the host already: a device tensor is never copied back to feed a moved op.
+        foreach (var op in order)
+        {
+            if (!original.TryGetValue(op, out var back)) continue;
+            foreach (var t in op.Inputs)
+                if (!fed.Contains(t) && placed.TryGetValue(t.Op, out var p) && !p.Item1.IsHost && !t.Op.Def.DimsOnly)
+                {
+                    placed[op] = (back, null);
+                    break;
+                }
+        }
+        return placed;
+    }
+
     public static Plan Build(Session session, Tensor[] feeds, Tensor[] fetches, Operation[] targets)
     {
         var graph = session.Graph;
@@ -204,10 +258,11 @@ internal sealed class Plan
             return c;
         }
         var seen = new Dictionary<string, Operation>();
+        var placed = PlaceAll(session, order, fed);
         foreach (var op in order)
         {
-            var device = session.Place(op);
-            if (session.Options.LogDevicePlacement) session.LogPlacement(op, device);
+            var (device, readBy) = placed[op];
+            if (session.Options.LogDevicePlacement) session.LogPlacement(op, device, readBy);
             // A dims-only op (Shape, Size, Rank) reads its inputs' metadata wherever their elements live: no copy.
             var inputs = op.Def.DimsOnly
                 ? op.Inputs.Select(t => slotOf[t]).ToArray()

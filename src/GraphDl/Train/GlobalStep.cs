@@ -15,13 +15,16 @@ public static class TrainUtil
         return step;
     }
 
-    /// <summary>The global step, created when missing: the int64 scalar variable <c>global_step</c> (at the root scope,
-    /// initial value 0, non-trainable) in collection <see cref="GraphKeys.GlobalStep"/>.</summary>
+    /// <summary>The global step, created when missing: the int64 scalar variable <c>global_step</c> (at the root scope, on
+    /// <c>/cpu:0</c>, initial value 0, non-trainable) in collection <see cref="GraphKeys.GlobalStep"/>.</summary>
     public static Variable GetOrCreateGlobalStep(Graph g)
     {
         var step = GetGlobalStep(g);
         if (step != null) return step;
+        // On the host, as in TF1 in practice (no GPU kernel updated int64 variables there): learning-rate schedules read
+        // it, and the update kernels read the rate on the host, so a GPU global_step would cost a wait every step.
         using (g.NameScope(""))
+        using (g.Device("/cpu:0"))
             step = g.Variable(NDArray.Scalar(0L), "global_step", trainable: false);
         g.AddToCollection(GraphKeys.GlobalStep, step);
         return step;
