@@ -200,13 +200,20 @@ public sealed partial class Session : IDisposable
             ctx.step = step;
             long start = System.Diagnostics.Stopwatch.GetTimestamp();
             long wallMicros = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() * 1000;
+            // A device's work is asynchronous (GPU streams): a traced run waits for each device step, so that a node's
+            // duration is its launch and its execution, not just the launch.
             if (step.Node == null)
             {
                 RunCopy(step, frame);
+                if (!step.Host) step.Device.Synchronize();
                 Record(trace, step, frame, start, wallMicros);
                 continue;
             }
-            try { step.Device.Run(ctx); }
+            try
+            {
+                step.Device.Run(ctx);
+                if (!step.Host) step.Device.Synchronize();
+            }
             catch (GraphDlException) { throw; }
             catch (Exception e) when (e is not OutOfMemoryException)
             {

@@ -217,7 +217,9 @@ public class DeviceSeamTests
     sealed class FakeDevice : Device
     {
         public int CopiesIn, CopiesOut, Kernels;
+        public readonly List<string> Calls = [];
         public override string Name => "/device:FAKE:0";
+        protected override void SynchronizeCore() => Calls.Add("sync");
         public override bool CanRun(OpDef op) => op.Name is "MatMul" or "Add" or "Relu" or "Tanh" or "Mul";
         protected override NDArray AllocateCore(DType dtype, ReadOnlySpan<int> dims) => NDArray.Zeros(dtype, dims.ToArray());
         protected override void CopyInCore(NDArray host, NDArray destination) { CopiesIn++; Array.Copy(host.data, destination.data, host.Size); }
@@ -227,8 +229,29 @@ public class DeviceSeamTests
             for (int i = 0; i < context.InputCount; i++)
                 if (context.Input(i).device != this) throw new InvalidOperationException($"{context.Node} got a buffer that is not on {Name}");
             Kernels++;
+            Calls.Add(context.Node.Type);
             context.Node.Def.Cpu(context);
         }
+    }
+
+    [Test]
+    public void TracedRun_WaitsForEachDeviceStep_SoItsDurationCoversTheWork()
+    {
+        var g = new Graph();
+        var x = g.Placeholder(DType.Float32, Shape.Of(-1, 2), "x");
+        Tensor h;
+        using (g.Device("/device:FAKE:0")) h = g.Relu(g.Tanh(x));
+        var fake = new FakeDevice();
+        using var s = new Session(g, new SessionOptions { Devices = [fake] });
+        var xs = NDArray.From(new float[] { 1, -2, 3, -4 }, 2, 2);
+        s.Run(h, (x, xs));
+        Assert.That(fake.Calls, Is.EqualTo(new[] { "Tanh", "Relu" }), "an untraced run never waits for the device");
+        fake.Calls.Clear();
+        var trace = new StepTrace();
+        s.Run([h], [(x, xs)], [], new RunOptions { TraceLevel = RunTraceLevel.FullTrace }, trace);
+        // The copy of x in, then each kernel, each followed by a wait (a GPU's work is asynchronous).
+        Assert.That(fake.Calls, Is.EqualTo(new[] { "sync", "Tanh", "sync", "Relu", "sync" }));
+        Assert.That(trace.Nodes.Select(n => n.OpType), Is.EqualTo(new[] { "_Copy", "Tanh", "Relu" }));
     }
 
     [Test]
