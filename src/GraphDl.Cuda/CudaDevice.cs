@@ -323,6 +323,47 @@ public sealed class CudaDevice : GraphDl.Devices.Device, IDisposable
     }
 
     /// <inheritdoc/>
+    /// <remarks>With streams: up to <see cref="StreamScheduler.MaxStaging"/> copies at a time are queued on the D2H stream
+    /// and the host waits once for the last of them (the stream runs them in order).</remarks>
+    protected override void CopyOutAllCore(ReadOnlySpan<(NDArray Source, NDArray Host)> pairs)
+    {
+        lock (gate)
+        {
+            if (scheduler == null || running != null || pairs.Length < 2) { base.CopyOutAllCore(pairs); return; }
+            Bind();
+            var held = new StagingBuffer?[scheduler.MaxStaging];
+            for (int start = 0; start < pairs.Length; start += held.Length)
+            {
+                int n = Math.Min(held.Length, pairs.Length - start);
+                try
+                {
+                    var last = default(StreamPosition);
+                    for (int k = 0; k < n; k++)
+                    {
+                        var (source, host) = pairs[start + k];
+                        int bytes = MemoryMarshal.AsBytes(HostSpan(host)).Length;
+                        if (bytes == 0) continue;
+                        held[k] = scheduler.AcquireStaging(bytes);
+                        last = scheduler.CopyToHost(Scheduled(source), held[k]!, bytes);
+                    }
+                    scheduler.WaitFor(last);
+                    for (int k = 0; k < n; k++)
+                        if (held[k] is { } st)
+                        {
+                            var bytes = MemoryMarshal.AsBytes(HostSpan(pairs[start + k].Host));
+                            StagingBytes(st, bytes.Length).CopyTo(bytes);
+                        }
+                }
+                finally
+                {
+                    for (int k = 0; k < n; k++)
+                        if (held[k] is { } st) { scheduler.Release(st); held[k] = null; }
+                }
+            }
+        }
+    }
+
+    /// <inheritdoc/>
     protected override void CopyOutCore(NDArray source, NDArray host)
     {
         lock (gate)

@@ -264,3 +264,34 @@ public class KernelUploadTests
             "the host waits only for its device-to-host copies (no wait for the uploads)");
     }
 }
+
+/// <summary>A run's fetches from the GPU are queued together on the device-to-host stream and waited for once (per
+/// group of as many as there are staging buffers).</summary>
+public class BatchedFetchTests
+{
+    [Test]
+    public void SixGpuFetches_AreCopiedWithTwoHostWaits_AndRightValues()
+    {
+        var g = new Graph();
+        var x = g.Placeholder(DType.Float32, Shape.Of(-1), "x");
+        var fetches = new List<Tensor>();
+        using (g.Device("/gpu:0"))
+            for (int i = 1; i <= 6; i++) fetches.Add(x * (double)i + 0.5);
+        var xs = NDArray.From(Enumerable.Range(0, 37).Select(i => (float)Math.Sin(i)).ToArray(), 37);
+        using var gpu = CudaDevice.CreateSimulated(0, streams: true);
+        gpu.PoisonNewBuffers = true;
+        using var s = new Session(g, new SessionOptions { Devices = [gpu] });
+        s.Run(fetches.ToArray(), (x, xs));
+        var sim = gpu.SimulatedStreams!;
+        long syncs = gpu.Streams!.Stats.HostSyncs, toHost = sim.CopiesToHost;
+        var got = s.Run(fetches.ToArray(), (x, xs));
+        Assert.That(sim.CopiesToHost - toHost, Is.EqualTo(6));
+        Assert.That(gpu.Streams.Stats.HostSyncs - syncs, Is.EqualTo(2), "four staging buffers: one wait for the first four, one for the last two");
+        for (int i = 0; i < 6; i++)
+            Assert.That(got[i].ToArray<float>(), Is.EqualTo(xs.ToArray<float>().Select(v => v * (i + 1f) + 0.5f).ToArray()), $"fetch {i}");
+        // The same tensor fetched twice, and a host value beside GPU ones.
+        var twice = s.Run([fetches[0], x, fetches[0]], (x, xs));
+        Assert.That(twice[0].ToArray<float>(), Is.EqualTo(twice[2].ToArray<float>()));
+        Assert.That(twice[1].ToArray<float>(), Is.EqualTo(xs.ToArray<float>()));
+    }
+}

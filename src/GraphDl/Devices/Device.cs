@@ -63,6 +63,25 @@ public abstract class Device
         CopyOutCore(source, host);
     }
 
+    /// <summary>Copies several buffers of this device into host arrays (a run's fetches): a device whose copies are
+    /// asynchronous queues them all and waits once.</summary>
+    public void CopyOutAll(ReadOnlySpan<(NDArray Source, NDArray Host)> pairs)
+    {
+        foreach (var (source, host) in pairs)
+        {
+            CheckOwn(source, "source");
+            if (host.device != null) throw new ArgumentException($"CopyOut destination must be a host array, it lives on {host.device.Name}");
+            CheckSame(source, host);
+        }
+        CopyOutAllCore(pairs);
+    }
+
+    /// <summary>Several device-to-host copies; by default one <see cref="CopyOutCore"/> after another.</summary>
+    protected virtual void CopyOutAllCore(ReadOnlySpan<(NDArray Source, NDArray Host)> pairs)
+    {
+        foreach (var (source, host) in pairs) CopyOutCore(source, host);
+    }
+
     /// <summary>Waits until all queued work has finished.</summary>
     public void Synchronize() => SynchronizeCore();
 

@@ -114,12 +114,19 @@ public sealed partial class Session : IDisposable
             else Execute(plan, frame, trace);
             if (trace != null) trace.Elapsed = System.Diagnostics.Stopwatch.GetElapsedTime(t0);
             var results = new NDArray[fetches.Length];
+            List<(NDArray, NDArray)>? onDevices = null;
             for (int i = 0; i < fetches.Length; i++)
             {
                 int k = fetches[i] == plan.Fetches[i] ? i : IndexOf(plan.Fetches, fetches[i]);
                 var v = frame.Values[plan.FetchSlots[k]] ?? throw UninitializedVariableException.For(fetches[i].Op.Name, "fetched");
-                results[i] = CopyToHost(v);
+                if (v.device == null) { results[i] = v.Clone(); continue; }
+                results[i] = NDArray.Zeros(v.DType, v.dims);
+                (onDevices ??= []).Add((v, results[i]));
             }
+            // Device fetches: per device, all copies queued and one wait.
+            if (onDevices != null)
+                foreach (var group in onDevices.GroupBy(p => p.Item1.device!))
+                    group.Key.CopyOutAll(group.ToArray());
             if (observe != null) Specialize(plan, feeds, observe);
             return results;
         }
