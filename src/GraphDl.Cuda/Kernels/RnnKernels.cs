@@ -68,7 +68,7 @@ public static class RnnKernels
             int b = e / s.H, k = e % s.H, at = (b * s.T + s.t) * s.H + k;
             if (s.t < lens[b])
             {
-                T v = T.Tanh(y[at]);
+                T v = DeviceMath.Tanh(y[at]);
                 y[at] = v;
                 h[e] = v;
             }
@@ -125,7 +125,7 @@ public static class RnnKernels
             int b = e / s.H, k = e % s.H, row = (b * s.T + s.t) * g, at = (b * s.T + s.t) * s.H + k;
             if (s.t < lens[b])
             {
-                T cc = T.Tanh(act[row + 2 * s.H + k]), u = act[row + s.H + k];
+                T cc = DeviceMath.Tanh(act[row + 2 * s.H + k]), u = act[row + s.H + k];
                 act[row + 2 * s.H + k] = cc;
                 T hv = u * h[e] + (T.One - u) * cc;
                 h[e] = hv;
@@ -201,7 +201,7 @@ public static class RnnKernels
             if (s.t < lens[b])
             {
                 T i = Sigmoid(act[row + k] + bias[k]);
-                T j = T.Tanh(act[row + H + k] + bias[H + k]);
+                T j = DeviceMath.Tanh(act[row + H + k] + bias[H + k]);
                 T f = Sigmoid(act[row + 2 * H + k] + bias[2 * H + k] + fb);
                 T o = Sigmoid(act[row + 3 * H + k] + bias[3 * H + k]);
                 act[row + k] = i; act[row + H + k] = j; act[row + 2 * H + k] = f; act[row + 3 * H + k] = o;
@@ -209,7 +209,7 @@ public static class RnnKernels
                 if (clip != 0) cc = cc < -cl ? -cl : cc > cl ? cl : cc;
                 c[e] = cc;
                 cs[at] = cc;
-                T hv = o * T.Tanh(cc);
+                T hv = o * DeviceMath.Tanh(cc);
                 h[e] = hv;
                 y[at] = hv;
             }
@@ -238,7 +238,7 @@ public static class RnnKernels
                 continue;
             }
             T i = act[row + k], j = act[row + H + k], f = act[row + 2 * H + k], o = act[row + 3 * H + k];
-            T cv = cs[at], th = T.Tanh(cv);
+            T cv = cs[at], th = DeviceMath.Tanh(cv);
             T cp = s.t == 0 ? c0[e] : cs[at - H];
             T dht = dh[e] + dy[at];
             T dct = dc[e] + dht * o * (T.One - th * th);

@@ -50,7 +50,7 @@ public readonly struct SigmoidFn : IGpuUnary { /// <inheritdoc/>
     public static T Apply<T>(T x, T p, T q) where T : unmanaged, IFloatingPointIeee754<T> => T.One / (T.One + T.Exp(-x)); }
 /// <summary>tanh x</summary>
 public readonly struct TanhFn : IGpuUnary { /// <inheritdoc/>
-    public static T Apply<T>(T x, T p, T q) where T : unmanaged, IFloatingPointIeee754<T> => T.Tanh(x); }
+    public static T Apply<T>(T x, T p, T q) where T : unmanaged, IFloatingPointIeee754<T> => DeviceMath.Tanh(x); }
 /// <summary>max(x, 0), NaN propagates</summary>
 public readonly struct ReluFn : IGpuUnary { /// <inheritdoc/>
     public static T Apply<T>(T x, T p, T q) where T : unmanaged, IFloatingPointIeee754<T> => x < T.Zero ? T.Zero : x; }
