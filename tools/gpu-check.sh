@@ -8,6 +8,8 @@
 # 8: the GraphDl check gets a 240 s budget (it stops parity at 120 s and skips sections after 240 s; each step-time
 # section times at most 20 s) and is killed at 330 s, PyTorch at 120 s. Both rewrite their JSON after every row, so a
 # run cut short still leaves its rows for the table.
+# If the GraphDl check fails, its parity and training-step sections run once more without streams
+# (GRAPHDL_CUDA_STREAMS=0, killed at 150 s), which can add 2.5 minutes.
 set -u
 cd "$(dirname "$0")/.."
 RESULTS=${RESULTS:-results}
@@ -35,6 +37,12 @@ done
 
 timeout 330 .gpurun/gpucheck/GraphDl.GpuCheck --budget-s 240 --json "$RESULTS/gpucheck.json" 2>&1 | tee "$RESULTS/gpucheck.txt"
 rc=${PIPESTATUS[0]}
+# When something failed with streams (the default), the parity and training-step sections once more on the single-stream
+# path (no benchmarks: --only "" selects every parity case and skips them), to tell a stream-ordering fault from a kernel one.
+if [ "$rc" -ne 0 ] && [ "$rc" -ne 3 ]; then
+  GRAPHDL_CUDA_STREAMS=0 timeout 150 .gpurun/gpucheck/GraphDl.GpuCheck --only "" --budget-s 120 --json "$RESULTS/gpucheck-nostreams.json" 2>&1 \
+    | tee "$RESULTS/gpucheck-nostreams.txt" | tail -25
+fi
 timeout 120 python3 tools/gpu_check_torch.py --json "$RESULTS/torch.json" 2>&1 | tee "$RESULTS/torch.txt"
 
 python3 - "$RESULTS" <<'PY' | tee "$RESULTS/side-by-side.txt"

@@ -79,7 +79,8 @@ public static class Program
         }
         using var device = gpu;
         Console.WriteLine($"device: {gpu.Name} on {gpu.AcceleratorName}, {gpu.TotalMemoryBytes / (double)(1L << 30):0.0} GiB{(gpu.IsSimulated ? " (simulated)" : "")}");
-        Add(new("device", gpu.AcceleratorName, report.Driver.Gpus.FirstOrDefault() is { } g0 ? $"cc {g0.Major}.{g0.Minor}, driver CUDA {report.Driver.VersionText}" : ""));
+        string streams = gpu.UsesStreams ? "streams on" : "streams off (GRAPHDL_CUDA_STREAMS=0)";
+        Add(new("device", gpu.AcceleratorName, report.Driver.Gpus.FirstOrDefault() is { } g0 ? $"cc {g0.Major}.{g0.Minor}, driver CUDA {report.Driver.VersionText}, {streams}" : streams));
 
         // 1. Op parity on fresh random inputs.
         ParityCases.Reseed(seed);
