@@ -148,4 +148,28 @@ public class PlannerCopyTests
             Assert.That(log, Has.Some.Match(@"^ExponentialDecay/learning_rate: \(Cast\): /cpu:0 \(asked for /gpu:0: its value is read on the host by .+\)$"));
         }
     }
+
+    /// <summary>Constants the GPU reads are copied to it once per session frame, not every run; fed values every run.</summary>
+    [Test]
+    public void Constants_AreCopiedToTheGpuOnce_FeedsEveryRun()
+    {
+        var g = new Graph();
+        var x = g.Placeholder(DType.Float32, Shape.Of(-1, 3), "x");
+        var w = g.Const(NDArray.From(new float[] { 1, -2, 0.5f, 3, 0, -1 }, 3, 2), "w");
+        Tensor y;
+        using (g.Device("/gpu:0")) y = g.MatMul(x, w) * 2.0 + 1.0;
+        using var gpu = CudaDevice.CreateSimulated(0, streams: true);
+        gpu.PoisonNewBuffers = true;
+        using var s = new Session(g, new SessionOptions { Devices = [gpu] });
+        using var cpu = new Session(g);
+        var sim = gpu.SimulatedStreams!;
+        long before = sim.CopiesToDevice;
+        for (int run = 0; run < 4; run++)
+        {
+            var xs = NDArray.From(Enumerable.Range(0, 12).Select(i => (float)Math.Sin(i + run)).ToArray(), 4, 3);
+            Assert.That(s.Run(y, (x, xs)).ToArray<float>(), Is.EqualTo(cpu.Run(y, (x, xs)).ToArray<float>()).Within(1e-6), $"run {run}");
+        }
+        // w, 2.0 and 1.0 once, x four times.
+        Assert.That(sim.CopiesToDevice - before, Is.EqualTo(3 + 4));
+    }
 }

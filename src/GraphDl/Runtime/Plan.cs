@@ -329,6 +329,8 @@ internal sealed class Frame
     public readonly NDArray?[] Views;
     /// <summary>Device-copy destinations, one per copy slot, reused across runs.</summary>
     public readonly NDArray?[] Copies;
+    /// <summary>The constant value a copy destination already holds (constants never change: copied once, not every run).</summary>
+    public readonly NDArray?[] CopiedConst;
     /// <summary>Dims arrays per slot, so a pooled buffer takes a slot's rank without allocating.</summary>
     public readonly int[]?[] Dims;
     /// <summary>Free buffers, kept across runs; each knows its index here (<c>NDArray.poolIndex</c>).</summary>
@@ -348,6 +350,7 @@ internal sealed class Frame
         Owned = new NDArray?[slots];
         Views = new NDArray?[slots];
         Copies = new NDArray?[slots];
+        CopiedConst = new NDArray?[slots];
         Dims = new int[]?[slots];
         Preferred = new NDArray?[slots];
         Context = new KernelContext(s) { frame = this };
@@ -412,6 +415,7 @@ internal sealed class Frame
         Array.Clear(free);
         Array.Clear(Owned);
         Array.Clear(Copies);
+        Array.Clear(CopiedConst);
         Array.Clear(Preferred);
     }
 

@@ -254,6 +254,13 @@ public sealed partial class Session : IDisposable
     {
         var src = frame.Values[step.Inputs[0]] ?? throw UninitializedVariableException.For(step.CopyOf?.Op.Name, $"copied to {step.Device.Name}");
         var dst = frame.Copies[step.OutBase];
+        // A constant's device copy is made once per frame: its value never changes (Const keeps its own clone).
+        bool constant = !step.Device.IsHost && step.CopyOf is { } of && of.Op.Def == GraphDl.Ops.StateOps.Const && of.Op.ControlInputs.Length == 0;
+        if (constant && dst != null && ReferenceEquals(frame.CopiedConst[step.OutBase], src))
+        {
+            frame.Values[step.OutBase] = dst;
+            return;
+        }
         if (dst == null || !dst.SameLayout(src.DType, src.dims))
         {
             // A new shape (a feed with another batch size): the old destination goes back to its device first.
@@ -262,6 +269,7 @@ public sealed partial class Session : IDisposable
         }
         if (step.Device.IsHost) step.CopyFrom!.CopyOut(src, dst);
         else step.Device.CopyIn(src, dst);
+        frame.CopiedConst[step.OutBase] = constant ? src : null;
         frame.Values[step.OutBase] = dst;
     }
 
