@@ -34,7 +34,7 @@ internal sealed class GpuBuffer
 /// a compute stream and copies on their own host-to-device and device-to-host streams, ordered by events through a
 /// <see cref="StreamScheduler"/>: a feed returns once its bytes are in a staging buffer, a fetch waits for its own copy
 /// only. Without streams, every kernel and copy goes on one stream and each copy synchronizes.</para></summary>
-public sealed class CudaDevice : GraphDl.Devices.Device, IDisposable
+public sealed partial class CudaDevice : GraphDl.Devices.Device, IDisposable
 {
     readonly Context context;
     readonly Accelerator accelerator;
@@ -48,16 +48,6 @@ public sealed class CudaDevice : GraphDl.Devices.Device, IDisposable
     readonly StreamScheduler? scheduler;
     /// <summary>The kernel running now (under <see cref="gate"/>), whose nested device work joins it.</summary>
     Running? running;
-
-    /// <summary>What a kernel in progress uses: buffers it reads and writes (marked with its stream position when its
-    /// launch returns) and frees held until then.</summary>
-    sealed class Running
-    {
-        public readonly List<DeviceBuffer> Reads = [], Writes = [];
-        public readonly List<DeviceBuffer> Frees = [];
-        public readonly List<StagingBuffer> Stagings = [];
-        public bool Uses(DeviceBuffer b) => Reads.Contains(b) || Writes.Contains(b);
-    }
 
     CudaDevice(Context context, Accelerator accelerator, int ordinal, GpuMemoryOptions? memory, bool simulated, bool streams, int? scheduleSeed)
     {
@@ -179,14 +169,6 @@ public sealed class CudaDevice : GraphDl.Devices.Device, IDisposable
             int[] ss = srcStrides.ToArray(), ds = dstStrides.ToArray(), dm = dims.ToArray();
             scheduler.Kernel("strided copy", [s], [d], _ => MiscOp.StridedCopy(this, src, srcOff, ss, dst, dstOff, ds, dm));
         }
-    }
-
-    /// <summary>Adds a buffer that nested work of the running kernel uses, ordering the compute stream after what it
-    /// depends on first.</summary>
-    void Join(Running run, DeviceBuffer b, bool write)
-    {
-        scheduler!.ComputeUses(b, write);
-        (write ? run.Writes : run.Reads).Add(b);
     }
 
     /// <inheritdoc/>
@@ -323,13 +305,14 @@ public sealed class CudaDevice : GraphDl.Devices.Device, IDisposable
     }
 
     /// <inheritdoc/>
-    /// <remarks>With streams: up to <see cref="StreamScheduler.MaxStaging"/> copies at a time are queued on the D2H stream
-    /// and the host waits once for the last of them (the stream runs them in order).</remarks>
+    /// <remarks>With streams: each copy goes through a staging buffer on the D2H stream, after the work that wrote its
+    /// source; up to <see cref="StreamScheduler.MaxStaging"/> of them are queued at a time and the host waits once, for the
+    /// last (the stream runs them in order).</remarks>
     protected override void CopyOutAllCore(ReadOnlySpan<(NDArray Source, NDArray Host)> pairs)
     {
         lock (gate)
         {
-            if (scheduler == null || running != null || pairs.Length < 2) { base.CopyOutAllCore(pairs); return; }
+            if (scheduler == null || running != null) { base.CopyOutAllCore(pairs); return; }
             Bind();
             var held = new StagingBuffer?[scheduler.MaxStaging];
             for (int start = 0; start < pairs.Length; start += held.Length)
@@ -374,14 +357,7 @@ public sealed class CudaDevice : GraphDl.Devices.Device, IDisposable
             if (scheduler != null && running is { } run) Join(run, Scheduled(source), write: false);
             else if (scheduler != null)
             {
-                // The D2H stream copies after the work that wrote the buffer; the host waits for that copy only.
-                var st = scheduler.AcquireStaging(bytes.Length);
-                try
-                {
-                    scheduler.WaitFor(scheduler.CopyToHost(Scheduled(source), st, bytes.Length));
-                    StagingBytes(st, bytes.Length).CopyTo(bytes);
-                }
-                finally { scheduler.Release(st); }
+                CopyOutAllCore([(source, host)]);
                 return;
             }
             Bytes(source).CopyToCPU(stream, ref MemoryMarshal.GetReference(bytes), bytes.Length);
@@ -441,56 +417,6 @@ public sealed class CudaDevice : GraphDl.Devices.Device, IDisposable
                 if (SyncEachOp) scheduler.Synchronize();
             }
             finally { requester = "a copy"; }
-        }
-    }
-
-    /// <summary>Runs a kernel as one piece of compute work: it waits for the copies that wrote its GPU inputs (and, for
-    /// the inputs an op updates in place, for copies still reading them); what it allocates, writes through the device
-    /// (strided copies, fills, uploads) or returns as new outputs is marked with its stream position; what it frees goes
-    /// back once that position is known.</summary>
-    void RunScheduled(KernelContext context, GpuKernel kernel)
-    {
-        var run = new Running();
-        var step = context.step;
-        var values = context.frame.Values;
-        int refs = context.Node.Def.RefInputs;
-        for (int i = 0; i < step.Inputs.Length; i++)
-            if (values[step.Inputs[i]] is { } a && a.device == this)
-                (i < refs ? run.Writes : run.Reads).Add(Scheduled(a));
-        running = run;
-        try
-        {
-            scheduler!.Kernel(context.Node.Name, run.Reads, run.Writes, _ =>
-            {
-                kernel(context, this);
-                MarkOutputs(context, run);
-            });
-        }
-        finally
-        {
-            running = null;
-            foreach (var st in run.Stagings) scheduler!.ReleaseAfterLastKernel(st);
-            foreach (var b in run.Frees) scheduler!.Free(b);
-        }
-    }
-
-    /// <summary>Adds the kernel's new outputs (buffers from the frame's pool written by its launches) to its writes. Such a
-    /// buffer was last written by compute work or read by a copy the host has waited for, so the compute stream is
-    /// already ordered after its other uses; anything else is a bug here, reported rather than left as a race.</summary>
-    void MarkOutputs(KernelContext context, Running run)
-    {
-        var step = context.step;
-        var frame = context.frame;
-        int outputs = context.Node.Outputs.Length;
-        for (int i = 0; i < outputs; i++)
-        {
-            int slot = step.OutBase + i;
-            if (frame.Values[slot] is not { } v || v.device != this || !ReferenceEquals(frame.Owned[slot], v)) continue;
-            var b = Scheduled(v);
-            if (run.Uses(b)) continue;
-            if (!scheduler!.IsComputeOrdered(b, write: true))
-                throw new InvalidOperationException($"{context.Node}: output {i} reuses a buffer another stream may still use");
-            run.Writes.Add(b);
         }
     }
 

@@ -16,6 +16,9 @@ internal sealed class Plan
         public Device? CopyFrom;
         /// <summary>For a copy, the tensor it copies (error messages).</summary>
         public Tensor? CopyOf;
+        /// <summary>A copy to a device of a constant's value (a <c>Const</c> without control inputs): the value never
+        /// changes, so a frame copies it once and keeps the device copy.</summary>
+        public bool ConstCopy;
         /// <summary>Slots whose last reader is this step: their buffers return to the pool after it.</summary>
         public int[] Release = [];
         /// <summary>The node's CPU kernel when it runs on <see cref="CpuDevice.Instance"/> (called directly, no device dispatch).</summary>
@@ -251,7 +254,12 @@ internal sealed class Plan
             if (copies.TryGetValue((slot, d), out int c)) return c;
             if (!from.IsHost && !d.IsHost) slot = On(slot, cpu);
             c = NewSlot(d);
-            steps.Add(new Step { Device = d, Host = d.IsHost, CopyFrom = deviceOfSlot[slot], Inputs = [slot], OutBase = c, CopyOf = tensorOf.GetValueOrDefault(slot) });
+            var of = tensorOf.GetValueOrDefault(slot);
+            steps.Add(new Step
+            {
+                Device = d, Host = d.IsHost, CopyFrom = deviceOfSlot[slot], Inputs = [slot], OutBase = c, CopyOf = of,
+                ConstCopy = !d.IsHost && of != null && of.Op.Def == StateOps.Const && of.Op.ControlInputs.Length == 0,
+            });
             if (tensorOf.TryGetValue(slot, out var copied)) tensorOf[c] = copied;
             copies[(slot, d)] = c;
             copyCount++;

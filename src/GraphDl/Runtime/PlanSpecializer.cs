@@ -247,6 +247,7 @@ internal static class PlanSpecializer
 
     static Plan.Step Copy(Plan.Step s, int[] inputs) => new()
     {
-        Node = s.Node, Device = s.Device, Inputs = inputs, OutBase = s.OutBase, CopyFrom = s.CopyFrom, Cpu = s.Cpu, Host = s.Host,
+        Node = s.Node, Device = s.Device, Inputs = inputs, OutBase = s.OutBase, CopyFrom = s.CopyFrom, CopyOf = s.CopyOf,
+        ConstCopy = s.ConstCopy, Cpu = s.Cpu, Host = s.Host,
     };
 }
