@@ -145,7 +145,9 @@ public class PlannerCopyTests
         {
             Assert.That(schedule.Select(n => n.Device), Is.All.EqualTo("/cpu:0"));
             Assert.That(toHost, Is.Empty, "nothing copied back inside the step");
-            Assert.That(log, Has.Some.Match(@"^ExponentialDecay/learning_rate: \(Cast\): /cpu:0 \(asked for /gpu:0: its value is read on the host by .+\)$"));
+            // global_step's value is on the host, so the schedule's scalars are made there (the small-result rule applies
+            // first; the read-on-host rule would move them as well).
+            Assert.That(log, Has.Some.Match(@"^ExponentialDecay/learning_rate: \(Cast\): /cpu:0 \(asked for /gpu:0: its inputs are on the host and it makes 1 element: .+\)$"));
         }
     }
 
@@ -171,5 +173,85 @@ public class PlannerCopyTests
         }
         // w, 2.0 and 1.0 once, x four times.
         Assert.That(sim.CopiesToDevice - before, Is.EqualTo(3 + 4));
+    }
+
+    /// <summary>A mean loss's gradient on the GPU: its seed (ones of the loss's static shape) and the count it divides by
+    /// (<c>Cast(Size(x)) / Cast(Size(y))</c>, from dims on the host) are a few elements made from host inputs, so they are
+    /// computed on the CPU and one scalar is copied, not launched as GPU kernels (OnesLike, two Casts, two RealDivs) with
+    /// two scalars copied. The losses match the CPU's.</summary>
+    [Test]
+    public void AMeanLossGradient_IsDividedOnTheHost_AndOneScalarIsCopied([Values(true, false)] bool streams)
+    {
+        Graph Build(out Tensor x, out Tensor y, out Tensor loss, out Operation train)
+        {
+            var g = new Graph();
+            x = g.Placeholder(DType.Float32, Shape.Of(-1, 6), "x");
+            y = g.Placeholder(DType.Int32, Shape.Of(-1), "y");
+            var r = new Random(5);
+            var w = g.Variable(NDArray.From(Enumerable.Range(0, 18).Select(_ => (float)(r.NextDouble() - 0.5)).ToArray(), 6, 3), "w");
+            var b = g.Variable(NDArray.Zeros(DType.Float32, 3), "b");
+            loss = g.Mean(g.SparseSoftmaxCrossEntropyWithLogits(y, g.MatMul(x, w) + b), name: "loss");
+            train = new GradientDescentOptimizer(0.5).Minimize(loss);
+            return g;
+        }
+        var xs = NDArray.From(Enumerable.Range(0, 7 * 6).Select(i => (float)Math.Sin(0.7 * i)).ToArray(), 7, 6);
+        var ys = NDArray.From(Enumerable.Range(0, 7).Select(i => i % 3).ToArray(), 7);
+        float[] Losses(SessionOptions? options, out StepTrace? trace, List<string>? log = null)
+        {
+            var g = Build(out var x, out var y, out var loss, out var train);
+            if (options != null && log != null)
+                options = new SessionOptions { Devices = options.Devices, DefaultDevice = options.DefaultDevice, LogDevicePlacement = true, PlacementLog = log.Add };
+            using var s = new Session(g, options);
+            s.Run(g.GlobalVariablesInitializer());
+            var losses = new float[4];
+            for (int i = 0; i < 3; i++) losses[i] = s.Run([loss], [(x, xs), (y, ys)], [train])[0].Item<float>();
+            trace = Trace(s, [loss], [(x, xs), (y, ys)], [train], out var last);
+            losses[3] = last[0].Item<float>();
+            return losses;
+        }
+        var cpu = Losses(null, out _);
+        var log = new List<string>();
+        var gpu = Losses(OnGpu(streams), out var trace, log);
+        Assert.That(cpu[3], Is.LessThan(cpu[0]), "the model should learn");
+        for (int i = 0; i < cpu.Length; i++) Assert.That(gpu[i], Is.EqualTo(cpu[i]).Within(1e-3).Percent, $"loss at step {i}");
+        var grad = trace!.Nodes.Where(n => n.Node.StartsWith("gradients/loss_grad/") || n.Node.StartsWith("gradients/grad_ys")).ToList();
+        foreach (var op in new[] { "Cast", "RealDiv", "Fill" })
+            Assert.That(grad.Where(n => n.OpType == op).Select(n => n.Device), Is.Not.Empty.And.All.EqualTo("/cpu:0"), op);
+        Assert.That(grad.Single(n => n.OpType == "BroadcastTo").Device, Is.EqualTo("/gpu:0"), "the batch-sized broadcast stays on the GPU");
+        Assert.That(trace.Nodes.Where(n => n.OpType == "OnesLike"), Is.Empty);
+        var toGpu = trace.Nodes.Where(n => n.OpType == "_Copy" && n.Device == "/gpu:0").ToList();
+        Assert.That(toGpu.Select(n => n.Outputs[0].Dims.Length == 0 ? "scalar" : "feed"), Is.EquivalentTo(new[] { "feed", "feed", "scalar" }),
+            "the two feeds and the mean's scaled seed; nothing else is copied in the step");
+        Assert.That(log, Has.Some.Match(@"^gradients/loss_grad/RealDiv: \(RealDiv\): /cpu:0 \(asked for /gpu:0: its inputs are on the host and it makes 1 element: .+\)$"));
+    }
+
+    /// <summary>The small-result rule's limits: a Fill from host inputs of at most 64 elements runs on the CPU, a larger one
+    /// on the GPU; an op scoped to the GPU stays there however small; a pure op of unknown static shape read only by a host
+    /// op (a histogram summary of a fed batch times 2) moves to the host for its reader, saying so.</summary>
+    [Test]
+    public void SmallResultsFromHostInputs_RunOnTheHost_LargeOrScopedOnesDoNot()
+    {
+        var g = new Graph();
+        var x = g.Placeholder(DType.Float32, Shape.Of(-1), "x");
+        var small = g.Fill(g.Const(NDArray.From(new[] { 8, 8 }), "small_shape"), g.Scalar(2, DType.Float32), "small");
+        var large = g.Fill(g.Const(NDArray.From(new[] { 8, 9 }), "large_shape"), g.Scalar(2, DType.Float32), "large");
+        Tensor scoped;
+        using (g.Device("/gpu:0")) scoped = g.Cast(g.Size(x), DType.Float32, "scoped");
+        var doubled = g.Mul(x, g.Scalar(2, DType.Float32), "doubled");
+        var hist = g.HistogramSummary("doubled", doubled);
+        var gpuSum = g.Sum(g.Relu(x), [0]) + g.Sum(small, [0, 1]) + g.Sum(large, [0, 1]) + scoped;
+        var log = new List<string>();
+        var on = OnGpu(streams: true);
+        using var s = new Session(g, new SessionOptions { Devices = on.Devices, DefaultDevice = on.DefaultDevice, LogDevicePlacement = true, PlacementLog = log.Add });
+        var xs = NDArray.From(new float[] { 1, -2, 3 }, 3);
+        var trace = Trace(s, [gpuSum, hist], [(x, xs)], [], out var r);
+        Assert.That(r[0].Item<float>(), Is.EqualTo(4f + 128f + 144f + 3f));
+        string Where(string node) => trace.Nodes.Single(n => n.Node == node).Device;
+        Assert.That(Where("small"), Is.EqualTo("/cpu:0"), "64 elements from host inputs");
+        Assert.That(Where("large"), Is.EqualTo("/gpu:0"), "72 elements: a kernel writes them on the GPU");
+        Assert.That(Where("scoped"), Is.EqualTo("/gpu:0"), "an explicit device scope is kept");
+        Assert.That(Where("doubled"), Is.EqualTo("/cpu:0"), "only the summary (on the host) reads it");
+        Assert.That(log, Has.Some.Match(@"^small: \(Fill\): /cpu:0 \(asked for /gpu:0: its inputs are on the host and it makes 64 elements: .+\)$"));
+        Assert.That(log, Has.Some.Match(@"^doubled: \(Mul\): /cpu:0 \(asked for /gpu:0: its value is read on the host by doubled_1 and its inputs are there\)$"));
     }
 }

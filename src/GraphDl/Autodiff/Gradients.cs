@@ -38,7 +38,9 @@ public static class GradientsBuilder
             var gy = gradYs?[i];
             if (gy != null && gy.DType != ys[i].DType)
                 throw new GraphBuildException($"gradient for {ys[i].Name} has dtype {gy.DType.Name()}, expected {ys[i].DType.Name()}");
-            Accumulate(ys[i], gy ?? g.OnesLike(ys[i], $"grad_ys_{i}"));
+            // Ones of a static shape come from constants, so a small seed (a scalar loss's) is made on the host; OnesLike
+            // would be a kernel on the loss's device.
+            Accumulate(ys[i], gy ?? (ys[i].Shape.IsFullyDefined ? g.Ones(ys[i].Shape, ys[i].DType, $"grad_ys_{i}") : g.OnesLike(ys[i], $"grad_ys_{i}")));
         }
 
         var done = new Dictionary<Tensor, Tensor>();

@@ -163,16 +163,49 @@ internal sealed class Plan
         return last;
     }
 
-    /// <summary>Each op's device (<see cref="Session.Place"/>), then one adjustment: a pure op placed on another device
-    /// only by the session's default device (no device scope) whose every consumer reads its value on the host (an
-    /// update kernel's scalar hyperparameter, a reduction's axes, a CPU op), and whose inputs are all on the host, runs on
-    /// the CPU instead, so its value needs no copy back and no wait for the device inside the step (a learning-rate
-    /// schedule computed from <c>global_step</c>, for example). <c>readBy</c> names the consumer, for the placement log.</summary>
-    static Dictionary<Operation, (Device device, Operation? readBy)> PlaceAll(Session session, List<Operation> order, HashSet<Tensor> fed)
+    /// <summary>The most elements a pure op's outputs may have for <see cref="PlaceAll"/> to keep it on the host when
+    /// all its inputs are there: a kernel launch and a copy of its inputs cost more than computing that little here.</summary>
+    internal const int SmallHostElements = 64;
+
+    /// <summary>Each op's device (<see cref="Session.Place"/>), then two adjustments, both only for a pure op placed on
+    /// another device by the session's default device alone (no device scope) and whose inputs are all on the host:
+    /// <list type="number">
+    /// <item>when its outputs have static shapes of at most <see cref="SmallHostElements"/> elements in all, it runs on
+    /// the CPU: one small copy of its result replaces a kernel launch (and copies of its inputs). A mean's gradient
+    /// divides by a count computed from shapes this way: <c>Cast(Size(x)) / Cast(Size(y))</c> on the host, one scalar
+    /// copied;</item>
+    /// <item>when every consumer reads its value on the host (an update kernel's scalar hyperparameter, a reduction's
+    /// axes, a CPU op), it runs on the CPU, so its value needs no copy back and no wait for the device inside the step (a
+    /// learning-rate schedule computed from <c>global_step</c>, for example).</item>
+    /// </list>
+    /// The second element of each entry says why an op moved to the host, for the placement log.</summary>
+    static Dictionary<Operation, (Device device, string? why)> PlaceAll(Session session, List<Operation> order, HashSet<Tensor> fed)
     {
-        var placed = new Dictionary<Operation, (Device, Operation?)>(order.Count);
+        var placed = new Dictionary<Operation, (Device, string?)>(order.Count);
         foreach (var op in order) placed[op] = (session.Place(op), null);
         if (order.TrueForAll(op => placed[op].Item1.IsHost)) return placed;
+        bool Movable(Operation op) => !placed[op].Item1.IsHost && op.Device == null && !op.Def.Stateful && op.Def.RefInputs == 0
+            && op.Def.Cpu != null;
+        bool InputsOnHost(Operation op)
+        {
+            foreach (var t in op.Inputs)
+                if (!fed.Contains(t) && placed.TryGetValue(t.Op, out var p) && !p.Item1.IsHost && !t.Op.Def.DimsOnly) return false;
+            return true;
+        }
+        // 1. Small results from host inputs (forward: a moved op's consumers see it on the host).
+        foreach (var op in order)
+        {
+            if (!Movable(op) || op.Inputs.Length == 0 || !InputsOnHost(op)) continue;
+            long elements = 0;
+            foreach (var t in op.Outputs)
+            {
+                if (fed.Contains(t) || !t.Shape.IsFullyDefined) { elements = long.MaxValue; break; }
+                elements += t.Shape.NumElements;
+            }
+            if (elements > SmallHostElements) continue;
+            placed[op] = (CpuDevice.Instance, $"its inputs are on the host and it makes {elements} element{(elements == 1 ? "" : "s")}: " +
+                "computed here and copied, cheaper than a kernel launch");
+        }
         var consumers = new Dictionary<Operation, List<(Operation op, int input)>>();
         foreach (var op in order)
             for (int i = 0; i < op.Inputs.Length; i++)
@@ -188,7 +221,7 @@ internal sealed class Plan
         {
             var op = order[k];
             var (device, _) = placed[op];
-            if (device.IsHost || op.Device != null || op.Def.Stateful || op.Def.RefInputs > 0) continue;
+            if (!Movable(op)) continue;
             if (!consumers.TryGetValue(op, out var uses)) continue;
             bool hostOnly = true;
             Operation? reader = null;
@@ -201,19 +234,11 @@ internal sealed class Plan
             }
             if (!hostOnly || reader == null) continue;
             original[op] = device;
-            placed[op] = (CpuDevice.Instance, reader);
+            placed[op] = (CpuDevice.Instance, $"its value is read on the host by {reader.Name} and its inputs are there");
         }
         // Moved only when its inputs are on the host already: a device tensor is never copied back to feed a moved op.
         foreach (var op in order)
-        {
-            if (!original.TryGetValue(op, out var back)) continue;
-            foreach (var t in op.Inputs)
-                if (!fed.Contains(t) && placed.TryGetValue(t.Op, out var p) && !p.Item1.IsHost && !t.Op.Def.DimsOnly)
-                {
-                    placed[op] = (back, null);
-                    break;
-                }
-        }
+            if (original.TryGetValue(op, out var back) && !InputsOnHost(op)) placed[op] = (back, null);
         return placed;
     }
 
@@ -269,8 +294,8 @@ internal sealed class Plan
         var placed = PlaceAll(session, order, fed);
         foreach (var op in order)
         {
-            var (device, readBy) = placed[op];
-            if (session.Options.LogDevicePlacement) session.LogPlacement(op, device, readBy);
+            var (device, why) = placed[op];
+            if (session.Options.LogDevicePlacement) session.LogPlacement(op, device, why);
             // A dims-only op (Shape, Size, Rank) reads its inputs' metadata wherever their elements live: no copy.
             var inputs = op.Def.DimsOnly
                 ? op.Inputs.Select(t => slotOf[t]).ToArray()

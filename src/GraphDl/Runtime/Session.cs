@@ -301,7 +301,7 @@ public sealed partial class Session : IDisposable
     internal Device HomeOf(Operation variable) => devices.Length == 1 ? CpuDevice.Instance : Place(variable);
 
     /// <summary>Logs where <paramref name="op"/> was placed (with <see cref="SessionOptions.LogDevicePlacement"/>).</summary>
-    internal void LogPlacement(Operation op, Device placed, Operation? readOnHostBy = null)
+    internal void LogPlacement(Operation op, Device placed, string? movedToHostBecause = null)
     {
         string? want = op.Device ?? Options.DefaultDevice;
         string line = $"{op.Name}: ({op.Type}): {placed.Name}";
@@ -310,8 +310,7 @@ public sealed partial class Session : IDisposable
             var asked = devices.FirstOrDefault(d => string.Equals(d.Name, want, StringComparison.OrdinalIgnoreCase));
             string why = asked == null ? $"no device {want} in this session"
                 : op.Def.RefInputs > 0 ? $"it updates variable '{op.Inputs[0].Op.Name}', which lives on {placed.Name}"
-                : readOnHostBy != null ? $"its value is read on the host by {readOnHostBy.Name} and its inputs are there"
-                : $"{want} has no kernel for {op.Type}";
+                : movedToHostBecause ?? $"{want} has no kernel for {op.Type}";
             line += $" (asked for {want}: {why})";
         }
         (Options.PlacementLog ?? (m => Console.Error.WriteLine(m)))(line);

@@ -186,7 +186,9 @@ namespace GraphDl.Ops
         {
             var g = c.G;
             var count = g.Cast(g.Size(c.X(0)), c.Dy.DType) / g.Cast(g.Size(c.Y()), c.Dy.DType);
-            return [SumGrad(c, c.Dy) / count, null];
+            // Divided before it is broadcast (the same quotient in every element as dividing after): the mean of a loss
+            // divides one scalar, on the host where the count is (Plan.PlaceAll), instead of a whole batch on a GPU.
+            return [SumGrad(c, c.Dy / count), null];
         }, (c, x, f, y) =>
         {
             if (!x.DType.IsFloating()) throw c.Error($"Mean of {x.DType.Name()} is not supported");
