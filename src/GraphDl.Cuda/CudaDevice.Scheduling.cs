@@ -30,26 +30,39 @@ public sealed partial class CudaDevice
     /// the inputs an op updates in place, for copies still reading them); what it allocates, writes through the device
     /// (strided copies, fills, uploads) or returns as new outputs is marked with its stream position; what it frees goes
     /// back once that position is known.</summary>
+    /// A batch (<see cref="Plan.Step.Batch"/>) is one piece of compute work with the reads and writes of all its steps.
     void RunScheduled(KernelContext context, GpuKernel kernel)
     {
         var run = new Running();
-        var step = context.step;
+        var leader = context.step;
         var values = context.frame.Values;
-        int refs = context.Node.Def.RefInputs;
-        for (int i = 0; i < step.Inputs.Length; i++)
-            if (values[step.Inputs[i]] is { } a && a.device == this)
-                (i < refs ? run.Writes : run.Reads).Add(Scheduled(a));
+        foreach (var step in leader.Batch ?? [leader])
+        {
+            int refs = step.Node!.Def.RefInputs;
+            for (int i = 0; i < step.Inputs.Length; i++)
+                if (values[step.Inputs[i]] is { } a && a.device == this)
+                {
+                    var b = Scheduled(a);
+                    var list = i < refs ? run.Writes : run.Reads;
+                    if (!list.Contains(b)) list.Add(b);
+                }
+        }
         running = run;
         try
         {
-            scheduler!.Kernel(context.Node.Name, run.Reads, run.Writes, _ =>
+            scheduler!.Kernel(leader.Node!.Name, run.Reads, run.Writes, _ =>
             {
                 kernel(context, this);
-                MarkOutputs(context, run);
+                foreach (var step in leader.Batch ?? [leader])
+                {
+                    context.step = step;
+                    MarkOutputs(context, run);
+                }
             });
         }
         finally
         {
+            context.step = leader;
             running = null;
             foreach (var st in run.Stagings) scheduler!.ReleaseAfterLastKernel(st);
             foreach (var b in run.Frees) scheduler!.Free(b);

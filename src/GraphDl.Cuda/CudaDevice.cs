@@ -399,7 +399,7 @@ public sealed partial class CudaDevice : GraphDl.Devices.Device, IDisposable
     /// <inheritdoc/>
     protected override void RunCore(KernelContext context)
     {
-        var kernel = GpuKernels.Get(context.Node.Def)
+        var kernel = (context.step.Batch != null ? ApplyOp.Batched(context.Node.Def) : GpuKernels.Get(context.Node.Def))
             ?? throw context.Error($"{context.Node.Type} has no GPU kernel (the planner should have placed it on the CPU)");
         lock (gate)
         {
@@ -419,6 +419,21 @@ public sealed partial class CudaDevice : GraphDl.Devices.Device, IDisposable
             finally { requester = "a copy"; }
         }
     }
+
+    /// <summary>Whether consecutive optimizer updates of variables on this device run as one kernel launch (a
+    /// multi-tensor apply: an SGD step over 6 variables is 1 launch, not 6). Read when a run plan is built (plans built
+    /// before a change keep what they had). On unless <c>GRAPHDL_CUDA_BATCH_UPDATES=0</c>. Traced runs launch each update
+    /// by itself, so that each node has its own timing.</summary>
+    public bool BatchUpdates { get; set; } = Environment.GetEnvironmentVariable("GRAPHDL_CUDA_BATCH_UPDATES") != "0";
+
+    /// <summary>Batched update launches so far, and the updates they made (<see cref="BatchUpdates"/>).</summary>
+    public long BatchedLaunches => batchedLaunches;
+    /// <inheritdoc cref="BatchedLaunches"/>
+    public long BatchedUpdates => batchedUpdates;
+    internal long batchedLaunches, batchedUpdates;
+
+    /// <inheritdoc/>
+    public override bool CanBatch(IReadOnlyList<Operation> batch, Operation next) => BatchUpdates && ApplyOp.CanBatch(batch, next);
 
     IntPtr cublas;
     bool cublasTried;

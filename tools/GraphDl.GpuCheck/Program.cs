@@ -179,8 +179,11 @@ public static class Program
         {
             Bench(name, () =>
             {
+                long l0 = gpu.BatchedLaunches, u0 = gpu.BatchedUpdates;
                 var r = Training.Run(gpu, m, batch, 25, seed, warmup: 5, maxTimedSeconds: 20, profile: true);
                 Console.WriteLine($"{name}: losses {string.Join(" ", r.Losses.Select(l => l.ToString("G4")))}");
+                Console.WriteLine($"{name}: {gpu.BatchedUpdates - u0} variable updates in {gpu.BatchedLaunches - l0} batched launches " +
+                    $"over {r.Losses.Length} steps{(gpu.BatchUpdates ? "" : " (GRAPHDL_CUDA_BATCH_UPDATES=0)")}");
                 Console.WriteLine($"{name}: one more step traced, host time by op type (launches and waits; kernels run asynchronously): {r.Profile}");
                 if (!r.Losses.All(float.IsFinite)) throw new InvalidOperationException($"loss not finite: {string.Join(", ", r.Losses)}");
                 return (r.MedianMs, $"ms/step (median of {r.Timed}; first step {r.FirstMs:F0} ms)");

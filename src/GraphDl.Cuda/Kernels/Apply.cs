@@ -14,6 +14,18 @@ public struct ApplyScalars<T> where T : unmanaged
     public T A, B, C, D, E, MinNormal;
 }
 
+/// <summary>What a batched gradient-descent launch needs besides its views: each variable's end offset in the
+/// concatenation of the batch and its learning rate (read on the host).</summary>
+public struct SgdBatch<T> where T : unmanaged
+{
+    /// <summary>Variables per launch (ILGPU kernels take at most 13 parameters besides the launch shape: 12 views and this).</summary>
+    public const int Width = 6;
+    /// <summary>End offsets.</summary>
+    public int E0, E1, E2, E3, E4, E5;
+    /// <summary>Learning rates.</summary>
+    public T A0, A1, A2, A3, A4, A5;
+}
+
 /// <summary>GPU kernels of the variable ops and the fused optimizer updates (<see cref="ApplyOps"/>) on variables that
 /// live on the GPU. Each element follows the CPU kernel's scalar loop term by term (same operations, same order, the
 /// same explicit flush to zero of decaying accumulators); scalars are read on the host.</summary>
@@ -79,21 +91,10 @@ internal static class ApplyOp
     /// <summary>Validates as the CPU kernel does, then runs <paramref name="run"/> for the input's dtype.</summary>
     public static GpuKernel Apply(OpDef op, Action<KernelContext, CudaDevice, NDArray> f32, Action<KernelContext, CudaDevice, NDArray> f64)
     {
-        var inputs = ApplyOps.InputNames[op.Name];
-        int refs = op.RefInputs;
         return (c, d) =>
         {
-            var v = c.Input(0);
+            var v = Validate(c);
             int n = v.Size;
-            for (int i = 1; i < inputs.Length; i++)
-            {
-                var x = c.Input(i);
-                bool tensor = ApplyOps.IsTensorInput(inputs, refs, i);
-                if (tensor && x.Size != n)
-                    throw c.Error($"{inputs[i]} has shape {Shape.Format(x.Dims)} but var '{c.Node.Inputs[0].Op.Name}' has shape {Shape.Format(v.Dims)}");
-                if (!tensor && x.Size != 1)
-                    throw c.Error($"{inputs[i]} is not a scalar: {Shape.Format(x.Dims)}");
-            }
             if (n > 0)
             {
                 if (v.DType == DType.Float32) f32(c, d, v);
@@ -102,6 +103,129 @@ internal static class ApplyOp
             }
             c.Forward(0, v);
         };
+    }
+
+    /// <summary>The checks of the CPU kernel: every tensor input the variable's size, every other input a scalar. Returns
+    /// the variable's value.</summary>
+    static NDArray Validate(KernelContext c)
+    {
+        var op = c.Node.Def;
+        var inputs = ApplyOps.InputNames[op.Name];
+        var v = c.Input(0);
+        for (int i = 1; i < inputs.Length; i++)
+        {
+            var x = c.Input(i);
+            bool tensor = ApplyOps.IsTensorInput(inputs, op.RefInputs, i);
+            if (tensor && x.Size != v.Size)
+                throw c.Error($"{inputs[i]} has shape {Shape.Format(x.Dims)} but var '{c.Node.Inputs[0].Op.Name}' has shape {Shape.Format(v.Dims)}");
+            if (!tensor && x.Size != 1)
+                throw c.Error($"{inputs[i]} is not a scalar: {Shape.Format(x.Dims)}");
+        }
+        return v;
+    }
+
+    // ---- batched updates (a multi-tensor apply) -----------------------------------------------------------------
+
+    /// <summary>Whether <paramref name="next"/> can join <paramref name="batch"/> in one launch: the same update op (one
+    /// with a batched kernel) on variables of the same dtype, a variable no member updates, and no data flowing between
+    /// the members (no input of one is another's output or, through views, a variable another updates), so that the
+    /// order of the updates inside the launch cannot matter.</summary>
+    public static bool CanBatch(IReadOnlyList<Operation> batch, Operation next)
+    {
+        var def = batch[0].Def;
+        if (next.Def != def || Batched(def) == null || next.Inputs.Length == 0 || next.Inputs[0].DType != batch[0].Inputs[0].DType) return false;
+        var nextVar = Root(next.Inputs[0]);
+        foreach (var m in batch)
+        {
+            var memberVar = Root(m.Inputs[0]);
+            if (memberVar == nextVar) return false;
+            for (int i = def.RefInputs; i < next.Inputs.Length; i++)
+            {
+                var t = next.Inputs[i];
+                if (t.Op == m || Root(t) == memberVar) return false;
+            }
+            for (int i = def.RefInputs; i < m.Inputs.Length; i++)
+                if (Root(m.Inputs[i]) == nextVar) return false;
+        }
+        return true;
+    }
+
+    /// <summary>The op whose buffer <paramref name="t"/> is, through views (Identity and the other aliasing ops).</summary>
+    static Operation Root(Tensor t)
+    {
+        var op = t.Op;
+        while (op.Def.Aliases && op.Inputs.Length > 0) op = op.Inputs[0].Op;
+        return op;
+    }
+
+    /// <summary>The batched kernel of an update op, or null when it has none.</summary>
+    public static GpuKernel? Batched(OpDef op) => op == ApplyOps.ApplyGradientDescent ? GradientDescentBatch : null;
+
+    /// <summary>ApplyGradientDescent over a batch (<see cref="Plan.Step.Batch"/>): each member validated as alone (errors
+    /// name it), then up to <see cref="SgdBatch{T}.Width"/> variables per launch, each element computed as the single
+    /// kernel computes it.</summary>
+    static void GradientDescentBatch(KernelContext c, CudaDevice d)
+    {
+        var leader = c.step;
+        var members = leader.Batch!;
+        var vars = new NDArray[members.Length];
+        for (int k = 0; k < members.Length; k++)
+        {
+            c.step = members[k];
+            vars[k] = Validate(c);
+            if (vars[k].DType is not (DType.Float32 or DType.Float64)) throw c.Error($"{vars[k].DType.Name()} is not supported");
+        }
+        c.step = leader;
+        if (vars[0].DType == DType.Float32) GradientDescentBatch<float>(c, d, members, vars);
+        else GradientDescentBatch<double>(c, d, members, vars);
+        for (int k = 0; k < members.Length; k++)
+        {
+            c.step = members[k];
+            c.Forward(0, vars[k]);
+        }
+        c.step = leader;
+    }
+
+    static void GradientDescentBatch<T>(KernelContext c, CudaDevice d, Plan.Step[] members, NDArray[] vars)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        var k = d.Load(ApplyKernels.GradientDescentBatch<T>, a => a.LoadKernel<ArrayView<T>, ArrayView<T>, ArrayView<T>, ArrayView<T>,
+            ArrayView<T>, ArrayView<T>, ArrayView<T>, ArrayView<T>, ArrayView<T>, ArrayView<T>, ArrayView<T>, ArrayView<T>, SgdBatch<T>>(
+            ApplyKernels.GradientDescentBatch<T>));
+        var values = c.frame.Values;
+        var v = new ArrayView<T>[SgdBatch<T>.Width];
+        var g = new ArrayView<T>[SgdBatch<T>.Width];
+        var ends = new int[SgdBatch<T>.Width];
+        var alphas = new T[SgdBatch<T>.Width];
+        int used = 0, total = 0;
+        void Launch()
+        {
+            if (used == 0) return;
+            for (int j = used; j < v.Length; j++) { v[j] = v[0]; g[j] = g[0]; ends[j] = total; alphas[j] = alphas[0]; }
+            var s = new SgdBatch<T>
+            {
+                E0 = ends[0], E1 = ends[1], E2 = ends[2], E3 = ends[3], E4 = ends[4], E5 = ends[5],
+                A0 = alphas[0], A1 = alphas[1], A2 = alphas[2], A3 = alphas[3], A4 = alphas[4], A5 = alphas[5],
+            };
+            k(d.Stream, d.Config(total), v[0], g[0], v[1], g[1], v[2], g[2], v[3], g[3], v[4], g[4], v[5], g[5], s);
+            d.batchedLaunches++;
+            d.batchedUpdates += used;
+            used = 0;
+            total = 0;
+        }
+        for (int m = 0; m < members.Length; m++)
+        {
+            int n = vars[m].Size;
+            if (n == 0) continue;
+            if (used == v.Length || total > int.MaxValue - n) Launch();
+            var step = members[m];
+            v[used] = CudaDevice.View<T>(vars[m]);
+            g[used] = CudaDevice.View<T>(values[step.Inputs[2]]!);
+            alphas[used] = values[step.Inputs[1]]!.AsSpan<T>()[0];
+            total += n;
+            ends[used++] = total;
+        }
+        Launch();
     }
 
     static T Sc<T>(KernelContext c, int i) where T : unmanaged => c.Input(i).AsSpan<T>()[0];
@@ -168,6 +292,7 @@ internal static class ApplyOp
     static IEnumerable<MethodInfo> Of<T>() where T : unmanaged, IFloatingPointIeee754<T>
     {
         yield return ((Delegate)ApplyKernels.GradientDescent<T>).Method;
+        yield return ((Delegate)ApplyKernels.GradientDescentBatch<T>).Method;
         yield return ((Delegate)ApplyKernels.Momentum<T>).Method;
         yield return ((Delegate)ApplyKernels.Adagrad<T>).Method;
         yield return ((Delegate)ApplyKernels.RMSProp<T>).Method;
@@ -194,6 +319,24 @@ internal static class ApplyKernels
     {
         for (int i = Grid.GlobalIndex.X; i < n; i += Grid.DimX * Group.DimX)
             var[i] = var[i] - delta[i] * alpha;
+    }
+
+    /// <summary><see cref="GradientDescent{T}"/> over up to six variables in one launch: element <c>i</c> of the
+    /// concatenation belongs to the first variable whose end offset exceeds it (unused places repeat variable 0 with an
+    /// empty range).</summary>
+    public static void GradientDescentBatch<T>(ArrayView<T> v0, ArrayView<T> d0, ArrayView<T> v1, ArrayView<T> d1, ArrayView<T> v2,
+        ArrayView<T> d2, ArrayView<T> v3, ArrayView<T> d3, ArrayView<T> v4, ArrayView<T> d4, ArrayView<T> v5, ArrayView<T> d5, SgdBatch<T> s)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        for (int i = Grid.GlobalIndex.X; i < s.E5; i += Grid.DimX * Group.DimX)
+        {
+            if (i < s.E0) v0[i] = v0[i] - d0[i] * s.A0;
+            else if (i < s.E1) { int j = i - s.E0; v1[j] = v1[j] - d1[j] * s.A1; }
+            else if (i < s.E2) { int j = i - s.E1; v2[j] = v2[j] - d2[j] * s.A2; }
+            else if (i < s.E3) { int j = i - s.E2; v3[j] = v3[j] - d3[j] * s.A3; }
+            else if (i < s.E4) { int j = i - s.E3; v4[j] = v4[j] - d4[j] * s.A4; }
+            else { int j = i - s.E4; v5[j] = v5[j] - d5[j] * s.A5; }
+        }
     }
 
     /// <summary>A = lr, B = momentum.</summary>

@@ -88,6 +88,12 @@ public abstract class Device
     /// <summary>Runs the kernel of <c>context.Node</c>; inputs are already on this device.</summary>
     public void Run(KernelContext context) => RunCore(context);
 
+    /// <summary>Whether <paramref name="next"/>, planned on this device right after the nodes of <paramref name="batch"/>
+    /// (consecutive steps of a run, all on this device), can run in the same launch as they do (a GPU updating many
+    /// variables in one kernel). The planner then hands the whole batch to <see cref="Run"/> as one step. False by
+    /// default.</summary>
+    public virtual bool CanBatch(IReadOnlyList<Operation> batch, Operation next) => false;
+
     /// <summary>Wraps an allocation of this device as an array of <paramref name="dims"/> whose buffer holds
     /// <paramref name="capacity"/> elements (for devices whose memory is not a host array).</summary>
     protected static NDArray Wrap<TBuffer>(DType dtype, ReadOnlySpan<int> dims, TBuffer buffer, long capacity) where TBuffer : class =>

@@ -25,6 +25,9 @@ internal sealed class Plan
         public CpuKernel? Cpu;
         /// <summary><see cref="Device"/>.IsHost, read once at plan time.</summary>
         public bool Host;
+        /// <summary>In <see cref="RunSteps"/> only: consecutive steps of this device that run as one launch
+        /// (<see cref="Device.CanBatch"/>), this step's node first; <see cref="Release"/> is theirs together.</summary>
+        public Step[]? Batch;
     }
 
     public required Tensor[] Feeds;
@@ -242,6 +245,62 @@ internal sealed class Plan
         return placed;
     }
 
+    /// <summary>The run steps with each batch of consecutive device steps that the device runs as one launch
+    /// (<see cref="Device.CanBatch"/>) replaced by one step holding them. Copies from the host to that device between
+    /// the members (a fed delta, say) move before the batch: their sources are host values made before it, and the
+    /// slots they release are released after the batch instead. Traced runs keep running <see cref="Steps"/> one by one,
+    /// so that every node has its own timing.</summary>
+    static Step[] Batched(List<Step> steps)
+    {
+        var result = new List<Step>(steps.Count);
+        var batch = new List<Operation>();
+        var members = new List<Step>();
+        var hoisted = new List<Step>();
+        var pending = new List<Step>();
+        for (int i = 0; i < steps.Count;)
+        {
+            var st = steps[i];
+            int j = i + 1;
+            members.Clear();
+            hoisted.Clear();
+            if (st.Node != null && !st.Host)
+            {
+                batch.Clear();
+                batch.Add(st.Node);
+                members.Add(st);
+                pending.Clear();
+                for (int k = j; k < steps.Count; k++)
+                {
+                    var sk = steps[k];
+                    if (sk.Node == null && !sk.Host && sk.CopyFrom!.IsHost && ReferenceEquals(sk.Device, st.Device)) { pending.Add(sk); continue; }
+                    if (sk.Node is not { } next || !ReferenceEquals(sk.Device, st.Device) || !st.Device.CanBatch(batch, next)) break;
+                    batch.Add(next);
+                    members.Add(sk);
+                    hoisted.AddRange(pending);
+                    pending.Clear();
+                    j = k + 1;
+                }
+            }
+            if (members.Count <= 1) result.Add(st);
+            else
+            {
+                foreach (var h in hoisted)
+                    result.Add(new Step
+                    {
+                        Device = h.Device, Host = h.Host, CopyFrom = h.CopyFrom, Inputs = h.Inputs, OutBase = h.OutBase, CopyOf = h.CopyOf,
+                        ConstCopy = h.ConstCopy,
+                    });
+                result.Add(new Step
+                {
+                    Node = st.Node, Device = st.Device, Inputs = st.Inputs, OutBase = st.OutBase, Host = false, Batch = members.ToArray(),
+                    Release = members.Concat(hoisted).SelectMany(m => m.Release).ToArray(),
+                });
+            }
+            i = j;
+        }
+        return result.ToArray();
+    }
+
     public static Plan Build(Session session, Tensor[] feeds, Tensor[] fetches, Operation[] targets)
     {
         var graph = session.Graph;
@@ -342,7 +401,7 @@ internal sealed class Plan
         }
         return new Plan
         {
-            RunSteps = runSteps.ToArray(), ConstSlots = constSlots.ToArray(), ConstValues = constValues.ToArray(),
+            RunSteps = Batched(runSteps), ConstSlots = constSlots.ToArray(), ConstValues = constValues.ToArray(),
             Feeds = feeds, Fetches = fetches, Targets = targets, Steps = steps.ToArray(),
             FeedSlots = feedSlots, FetchSlots = fetchSlots, SlotCount = slots,
             FetchDevices = fetchSlots.Select(s => deviceOfSlot[s]).ToArray(), StepCopies = copyCount,
