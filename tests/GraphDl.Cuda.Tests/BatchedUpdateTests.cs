@@ -5,13 +5,13 @@ using NUnit.Framework;
 namespace GraphDl.Cuda.Tests;
 
 /// <summary>Batched optimizer updates on the GPU (<see cref="CudaDevice.BatchUpdates"/>, a multi-tensor apply): consecutive
-/// ApplyGradientDescent steps run as one launch per six variables, with the same results bit for bit as one launch per
-/// variable, and never when the order of the updates could matter.</summary>
+/// ApplyGradientDescent, ApplyMomentum and ApplyAdam steps run as one launch per six, four and three variables, with the
+/// same results bit for bit as one launch per variable, and never when the order of the updates could matter.</summary>
 public class BatchedUpdateTests
 {
-    /// <summary>An MLP of four dense layers (8 variables: one launch of 6 and one of 2 per step), mean sparse softmax
-    /// cross-entropy, SGD. Returns the losses and the final variables.</summary>
-    static (float[] Losses, float[][] Vars) Train(CudaDevice gpu, bool batch, int steps, out long launches, out long updates)
+    /// <summary>An MLP of four dense layers (8 variables), mean sparse softmax cross-entropy, the named optimizer.
+    /// Returns the losses and the final variables.</summary>
+    static (float[] Losses, float[][] Vars) Train(CudaDevice gpu, string optimizer, bool batch, int steps, out long launches, out long updates)
     {
         var g = new Graph { Seed = 11 };
         var x = g.Placeholder(DType.Float32, Shape.Of(-1, 5), "x");
@@ -21,7 +21,14 @@ public class BatchedUpdateTests
         h = g.Dense(h, 6, relu);
         h = g.Dense(h, 5, relu);
         var loss = g.Mean(g.SparseSoftmaxCrossEntropyWithLogits(y, g.Dense(h, 3)), name: "loss");
-        var train = new GradientDescentOptimizer(0.3).Minimize(loss);
+        Optimizer opt = optimizer switch
+        {
+            "sgd" => new GradientDescentOptimizer(0.3),
+            "momentum" => new MomentumOptimizer(0.1, 0.9),
+            "nesterov" => new MomentumOptimizer(0.1, 0.9, useNesterov: true),
+            _ => new AdamOptimizer(0.05),
+        };
+        var train = opt.Minimize(loss);
         bool before = gpu.BatchUpdates;
         gpu.BatchUpdates = batch;
         try
@@ -41,14 +48,16 @@ public class BatchedUpdateTests
         finally { gpu.BatchUpdates = before; }
     }
 
+    /// <summary>Eight variables per step: SGD in 2 launches (6 + 2), Momentum in 2 (4 + 4), Adam in 3 (3 + 3 + 2).</summary>
     [Test]
-    public void SgdOverEightVariables_IsTwoLaunchesPerStep_BitForBitTheUnbatchedResult([Values(true, false)] bool streams)
+    public void UpdatesOfEightVariables_AreBatched_BitForBitTheUnbatchedResult([Values(true, false)] bool streams,
+        [Values("sgd", "momentum", "nesterov", "adam")] string optimizer)
     {
         var gpu = GpuFixture.For(streams);
-        var batched = Train(gpu, batch: true, steps: 5, out long launches, out long updates);
-        var single = Train(gpu, batch: false, steps: 5, out long launchesOff, out _);
+        var batched = Train(gpu, optimizer, batch: true, steps: 5, out long launches, out long updates);
+        var single = Train(gpu, optimizer, batch: false, steps: 5, out long launchesOff, out _);
         Assert.That(batched.Losses[^1], Is.LessThan(batched.Losses[0]), "the model should learn");
-        Assert.That(launches, Is.EqualTo(5 * 2), "6 + 2 variables: two launches per step");
+        Assert.That(launches, Is.EqualTo(5 * (optimizer == "adam" ? 3 : 2)), "launches per step");
         Assert.That(updates, Is.EqualTo(5 * 8));
         Assert.That(launchesOff, Is.Zero, "BatchUpdates off: one launch per variable");
         Assert.That(batched.Losses.Select(BitConverter.SingleToInt32Bits), Is.EqualTo(single.Losses.Select(BitConverter.SingleToInt32Bits)));

@@ -26,6 +26,32 @@ public struct SgdBatch<T> where T : unmanaged
     public T A0, A1, A2, A3, A4, A5;
 }
 
+/// <summary>A batched momentum launch's end offsets, per-variable constants and Nesterov flags.</summary>
+public struct MomentumBatch<T> where T : unmanaged
+{
+    /// <summary>Variables per launch (three views each; ILGPU kernels take at most 13 parameters besides the launch shape).</summary>
+    public const int Width = 4;
+    /// <summary>End offsets.</summary>
+    public int E0, E1, E2, E3;
+    /// <summary>Constants (as for the single kernel).</summary>
+    public ApplyScalars<T> S0, S1, S2, S3;
+    /// <summary>use_nesterov.</summary>
+    public int N0, N1, N2, N3;
+}
+
+/// <summary>A batched Adam launch's end offsets, per-variable constants and Nesterov flags.</summary>
+public struct AdamBatch<T> where T : unmanaged
+{
+    /// <summary>Variables per launch (four views each).</summary>
+    public const int Width = 3;
+    /// <summary>End offsets.</summary>
+    public int E0, E1, E2;
+    /// <summary>Constants (as for the single kernel).</summary>
+    public ApplyScalars<T> S0, S1, S2;
+    /// <summary>use_nesterov.</summary>
+    public int N0, N1, N2;
+}
+
 /// <summary>GPU kernels of the variable ops and the fused optimizer updates (<see cref="ApplyOps"/>) on variables that
 /// live on the GPU. Each element follows the CPU kernel's scalar loop term by term (same operations, same order, the
 /// same explicit flush to zero of decaying accumulators); scalars are read on the host.</summary>
@@ -127,25 +153,28 @@ internal static class ApplyOp
     // ---- batched updates (a multi-tensor apply) -----------------------------------------------------------------
 
     /// <summary>Whether <paramref name="next"/> can join <paramref name="batch"/> in one launch: the same update op (one
-    /// with a batched kernel) on variables of the same dtype, a variable no member updates, and no data flowing between
-    /// the members (no input of one is another's output or, through views, a variable another updates), so that the
-    /// order of the updates inside the launch cannot matter.</summary>
+    /// with a batched kernel) on variables of the same dtype, none of whose updated buffers (variable, accumulators) a
+    /// member updates or reads, and no data flowing between the members (no input of one is another's output or, through
+    /// views, a buffer another updates), so that the order of the updates inside the launch cannot matter.</summary>
     public static bool CanBatch(IReadOnlyList<Operation> batch, Operation next)
     {
         var def = batch[0].Def;
-        if (next.Def != def || Batched(def) == null || next.Inputs.Length == 0 || next.Inputs[0].DType != batch[0].Inputs[0].DType) return false;
-        var nextVar = Root(next.Inputs[0]);
+        int refs = def.RefInputs;
+        if (next.Def != def || Batched(def) == null || next.Inputs.Length <= refs || next.Inputs[0].DType != batch[0].Inputs[0].DType) return false;
+        var nextWrites = next.Inputs.Take(refs).Select(Root).ToHashSet();
+        if (nextWrites.Count < refs) return false;
         foreach (var m in batch)
         {
-            var memberVar = Root(m.Inputs[0]);
-            if (memberVar == nextVar) return false;
-            for (int i = def.RefInputs; i < next.Inputs.Length; i++)
+            for (int i = 0; i < m.Inputs.Length; i++)
             {
-                var t = next.Inputs[i];
-                if (t.Op == m || Root(t) == memberVar) return false;
+                var root = Root(m.Inputs[i]);
+                if (nextWrites.Contains(root)) return false;   // next updates what m updates or reads
+                if (i >= refs) continue;
+                foreach (var t in next.Inputs)
+                    if (Root(t) == root) return false;         // next reads what m updates
             }
-            for (int i = def.RefInputs; i < m.Inputs.Length; i++)
-                if (Root(m.Inputs[i]) == nextVar) return false;
+            foreach (var t in next.Inputs)
+                if (t.Op == m) return false;                    // next reads m's output
         }
         return true;
     }
@@ -159,73 +188,139 @@ internal static class ApplyOp
     }
 
     /// <summary>The batched kernel of an update op, or null when it has none.</summary>
-    public static GpuKernel? Batched(OpDef op) => op == ApplyOps.ApplyGradientDescent ? GradientDescentBatch : null;
+    public static GpuKernel? Batched(OpDef op) =>
+        op == ApplyOps.ApplyGradientDescent ? SgdBatchKernel
+        : op == ApplyOps.ApplyMomentum ? MomentumBatchKernel
+        : op == ApplyOps.ApplyAdam ? AdamBatchKernel
+        : null;
 
-    /// <summary>ApplyGradientDescent over a batch (<see cref="Plan.Step.Batch"/>): each member validated as alone (errors
-    /// name it), then up to <see cref="SgdBatch{T}.Width"/> variables per launch, each element computed as the single
-    /// kernel computes it.</summary>
-    static void GradientDescentBatch(KernelContext c, CudaDevice d)
+    static readonly GpuKernel SgdBatchKernel = Batch(GradientDescentLaunches<float>, GradientDescentLaunches<double>);
+    static readonly GpuKernel MomentumBatchKernel = Batch(MomentumLaunches<float>, MomentumLaunches<double>);
+    static readonly GpuKernel AdamBatchKernel = Batch(AdamLaunches<float>, AdamLaunches<double>);
+
+    delegate void BatchLaunches(KernelContext c, CudaDevice d, Plan.Step[] members, NDArray[] vars);
+
+    /// <summary>An update op over a batch (<see cref="Plan.Step.Batch"/>): each member validated as alone (errors name
+    /// it) before anything is launched, then the typed launches, then each member's output forwarded.</summary>
+    static GpuKernel Batch(BatchLaunches f32, BatchLaunches f64) => (c, d) =>
     {
         var leader = c.step;
         var members = leader.Batch!;
         var vars = new NDArray[members.Length];
-        for (int k = 0; k < members.Length; k++)
+        try
         {
-            c.step = members[k];
-            vars[k] = Validate(c);
-            if (vars[k].DType is not (DType.Float32 or DType.Float64)) throw c.Error($"{vars[k].DType.Name()} is not supported");
+            for (int k = 0; k < members.Length; k++)
+            {
+                c.step = members[k];
+                vars[k] = Validate(c);
+                if (vars[k].DType is not (DType.Float32 or DType.Float64)) throw c.Error($"{vars[k].DType.Name()} is not supported");
+            }
+            c.step = leader;
+            (vars[0].DType == DType.Float32 ? f32 : f64)(c, d, members, vars);
+            for (int k = 0; k < members.Length; k++)
+            {
+                c.step = members[k];
+                c.Forward(0, vars[k]);
+            }
         }
-        c.step = leader;
-        if (vars[0].DType == DType.Float32) GradientDescentBatch<float>(c, d, members, vars);
-        else GradientDescentBatch<double>(c, d, members, vars);
-        for (int k = 0; k < members.Length; k++)
-        {
-            c.step = members[k];
-            c.Forward(0, vars[k]);
-        }
-        c.step = leader;
-    }
+        finally { c.step = leader; }
+    };
 
-    static void GradientDescentBatch<T>(KernelContext c, CudaDevice d, Plan.Step[] members, NDArray[] vars)
-        where T : unmanaged, IFloatingPointIeee754<T>
+    /// <summary>Splits the non-empty variables of a batch into launches of at most <paramref name="width"/> variables whose
+    /// sizes add up to an int: <paramref name="launch"/> gets the members' indices and their end offsets in the
+    /// concatenation (unused places repeat place 0 with an empty range).</summary>
+    static void Chunks(CudaDevice d, NDArray[] vars, int width, Action<int[], int[]> launch)
     {
-        var k = d.Load(ApplyKernels.GradientDescentBatch<T>, a => a.LoadKernel<ArrayView<T>, ArrayView<T>, ArrayView<T>, ArrayView<T>,
-            ArrayView<T>, ArrayView<T>, ArrayView<T>, ArrayView<T>, ArrayView<T>, ArrayView<T>, ArrayView<T>, ArrayView<T>, SgdBatch<T>>(
-            ApplyKernels.GradientDescentBatch<T>));
-        var values = c.frame.Values;
-        var v = new ArrayView<T>[SgdBatch<T>.Width];
-        var g = new ArrayView<T>[SgdBatch<T>.Width];
-        var ends = new int[SgdBatch<T>.Width];
-        var alphas = new T[SgdBatch<T>.Width];
+        var index = new int[width];
+        var ends = new int[width];
         int used = 0, total = 0;
-        void Launch()
+        void Flush()
         {
             if (used == 0) return;
-            for (int j = used; j < v.Length; j++) { v[j] = v[0]; g[j] = g[0]; ends[j] = total; alphas[j] = alphas[0]; }
-            var s = new SgdBatch<T>
-            {
-                E0 = ends[0], E1 = ends[1], E2 = ends[2], E3 = ends[3], E4 = ends[4], E5 = ends[5],
-                A0 = alphas[0], A1 = alphas[1], A2 = alphas[2], A3 = alphas[3], A4 = alphas[4], A5 = alphas[5],
-            };
-            k(d.Stream, d.Config(total), v[0], g[0], v[1], g[1], v[2], g[2], v[3], g[3], v[4], g[4], v[5], g[5], s);
+            for (int j = used; j < width; j++) { index[j] = index[0]; ends[j] = total; }
+            launch(index, ends);
             d.batchedLaunches++;
             d.batchedUpdates += used;
             used = 0;
             total = 0;
         }
-        for (int m = 0; m < members.Length; m++)
+        for (int m = 0; m < vars.Length; m++)
         {
             int n = vars[m].Size;
             if (n == 0) continue;
-            if (used == v.Length || total > int.MaxValue - n) Launch();
-            var step = members[m];
-            v[used] = CudaDevice.View<T>(vars[m]);
-            g[used] = CudaDevice.View<T>(values[step.Inputs[2]]!);
-            alphas[used] = values[step.Inputs[1]]!.AsSpan<T>()[0];
+            if (used == width || total > int.MaxValue - n) Flush();
+            index[used] = m;
             total += n;
             ends[used++] = total;
         }
-        Launch();
+        Flush();
+    }
+
+    static ArrayView<T> In<T>(KernelContext c, Plan.Step step, int input) where T : unmanaged =>
+        CudaDevice.View<T>(c.frame.Values[step.Inputs[input]]!);
+
+    static T Scalar<T>(KernelContext c, Plan.Step step, int input) where T : unmanaged => c.frame.Values[step.Inputs[input]]!.AsSpan<T>()[0];
+
+    static int Nesterov(Plan.Step step) => step.Node!.Attrs.Bool("use_nesterov", false) ? 1 : 0;
+
+    static void GradientDescentLaunches<T>(KernelContext c, CudaDevice d, Plan.Step[] members, NDArray[] vars)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        var k = d.Load(ApplyKernels.GradientDescentBatch<T>, a => a.LoadKernel<ArrayView<T>, ArrayView<T>, ArrayView<T>, ArrayView<T>,
+            ArrayView<T>, ArrayView<T>, ArrayView<T>, ArrayView<T>, ArrayView<T>, ArrayView<T>, ArrayView<T>, ArrayView<T>, SgdBatch<T>>(
+            ApplyKernels.GradientDescentBatch<T>));
+        Chunks(d, vars, SgdBatch<T>.Width, (ix, e) =>
+        {
+            ArrayView<T> V(int j) => CudaDevice.View<T>(vars[ix[j]]);
+            ArrayView<T> G(int j) => In<T>(c, members[ix[j]], 2);
+            T A(int j) => Scalar<T>(c, members[ix[j]], 1);
+            var s = new SgdBatch<T>
+            {
+                E0 = e[0], E1 = e[1], E2 = e[2], E3 = e[3], E4 = e[4], E5 = e[5], A0 = A(0), A1 = A(1), A2 = A(2), A3 = A(3), A4 = A(4), A5 = A(5),
+            };
+            k(d.Stream, d.Config(e[^1]), V(0), G(0), V(1), G(1), V(2), G(2), V(3), G(3), V(4), G(4), V(5), G(5), s);
+        });
+    }
+
+    static void MomentumLaunches<T>(KernelContext c, CudaDevice d, Plan.Step[] members, NDArray[] vars)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        var k = d.Load(ApplyKernels.MomentumBatch<T>, a => a.LoadKernel<ArrayView<T>, ArrayView<T>, ArrayView<T>, ArrayView<T>,
+            ArrayView<T>, ArrayView<T>, ArrayView<T>, ArrayView<T>, ArrayView<T>, ArrayView<T>, ArrayView<T>, ArrayView<T>, MomentumBatch<T>>(
+            ApplyKernels.MomentumBatch<T>));
+        Chunks(d, vars, MomentumBatch<T>.Width, (ix, e) =>
+        {
+            ArrayView<T> V(int j, int input) => In<T>(c, members[ix[j]], input);
+            ApplyScalars<T> S(int j) => new() { A = Scalar<T>(c, members[ix[j]], 2), B = Scalar<T>(c, members[ix[j]], 4), MinNormal = MinNormal<T>() };
+            int N(int j) => Nesterov(members[ix[j]]);
+            var s = new MomentumBatch<T>
+            {
+                E0 = e[0], E1 = e[1], E2 = e[2], E3 = e[3], S0 = S(0), S1 = S(1), S2 = S(2), S3 = S(3), N0 = N(0), N1 = N(1), N2 = N(2), N3 = N(3),
+            };
+            k(d.Stream, d.Config(e[^1]), V(0, 0), V(0, 1), V(0, 3), V(1, 0), V(1, 1), V(1, 3), V(2, 0), V(2, 1), V(2, 3), V(3, 0), V(3, 1), V(3, 3), s);
+        });
+    }
+
+    static void AdamLaunches<T>(KernelContext c, CudaDevice d, Plan.Step[] members, NDArray[] vars)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        var k = d.Load(ApplyKernels.AdamBatch<T>, a => a.LoadKernel<ArrayView<T>, ArrayView<T>, ArrayView<T>, ArrayView<T>,
+            ArrayView<T>, ArrayView<T>, ArrayView<T>, ArrayView<T>, ArrayView<T>, ArrayView<T>, ArrayView<T>, ArrayView<T>, AdamBatch<T>>(
+            ApplyKernels.AdamBatch<T>));
+        var leader = c.step;
+        Chunks(d, vars, AdamBatch<T>.Width, (ix, e) =>
+        {
+            ArrayView<T> V(int j, int input) => In<T>(c, members[ix[j]], input);
+            ApplyScalars<T> S(int j)
+            {
+                c.step = members[ix[j]];
+                try { return AdamScalars<T>(c); }
+                finally { c.step = leader; }
+            }
+            int N(int j) => Nesterov(members[ix[j]]);
+            var s = new AdamBatch<T> { E0 = e[0], E1 = e[1], E2 = e[2], S0 = S(0), S1 = S(1), S2 = S(2), N0 = N(0), N1 = N(1), N2 = N(2) };
+            k(d.Stream, d.Config(e[^1]), V(0, 0), V(0, 1), V(0, 2), V(0, 9), V(1, 0), V(1, 1), V(1, 2), V(1, 9), V(2, 0), V(2, 1), V(2, 2), V(2, 9), s);
+        });
     }
 
     static T Sc<T>(KernelContext c, int i) where T : unmanaged => c.Input(i).AsSpan<T>()[0];
@@ -270,14 +365,19 @@ internal static class ApplyOp
 
     public static void Adam<T>(KernelContext c, CudaDevice d, NDArray var) where T : unmanaged, IFloatingPointIeee754<T>
     {
-        T b1p = Sc<T>(c, 3), b2p = Sc<T>(c, 4), lr = Sc<T>(c, 5), b1 = Sc<T>(c, 6), b2 = Sc<T>(c, 7), eps = Sc<T>(c, 8);
-        // As the CPU kernel: alpha in T on the host.
-        T alpha = lr * T.Sqrt(T.One - b2p) / (T.One - b1p);
-        var s = new ApplyScalars<T> { A = alpha, B = T.One - b1, C = T.One - b2, D = b1, E = eps, MinNormal = MinNormal<T>() };
+        var s = AdamScalars<T>(c);
         int nesterov = c.Attrs.Bool("use_nesterov", false) ? 1 : 0;
         var k = d.Load(ApplyKernels.Adam<T>,
             a => a.LoadKernel<ArrayView<T>, ArrayView<T>, ArrayView<T>, ArrayView<T>, int, ApplyScalars<T>, int>(ApplyKernels.Adam<T>));
         k(d.Stream, d.Config(var.Size), V<T>(c, 0), V<T>(c, 1), V<T>(c, 2), V<T>(c, 9), var.Size, s, nesterov);
+    }
+
+    /// <summary>Adam's per-update constants from its scalar inputs, as the CPU kernel computes them (alpha in T on the host).</summary>
+    static ApplyScalars<T> AdamScalars<T>(KernelContext c) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        T b1p = Sc<T>(c, 3), b2p = Sc<T>(c, 4), lr = Sc<T>(c, 5), b1 = Sc<T>(c, 6), b2 = Sc<T>(c, 7), eps = Sc<T>(c, 8);
+        T alpha = lr * T.Sqrt(T.One - b2p) / (T.One - b1p);
+        return new ApplyScalars<T> { A = alpha, B = T.One - b1, C = T.One - b2, D = b1, E = eps, MinNormal = MinNormal<T>() };
     }
 
     public static IEnumerable<MethodInfo> Kernels()
@@ -294,6 +394,8 @@ internal static class ApplyOp
         yield return ((Delegate)ApplyKernels.GradientDescent<T>).Method;
         yield return ((Delegate)ApplyKernels.GradientDescentBatch<T>).Method;
         yield return ((Delegate)ApplyKernels.Momentum<T>).Method;
+        yield return ((Delegate)ApplyKernels.MomentumBatch<T>).Method;
+        yield return ((Delegate)ApplyKernels.AdamBatch<T>).Method;
         yield return ((Delegate)ApplyKernels.Adagrad<T>).Method;
         yield return ((Delegate)ApplyKernels.RMSProp<T>).Method;
         yield return ((Delegate)ApplyKernels.Adam<T>).Method;
@@ -344,12 +446,30 @@ internal static class ApplyKernels
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         for (int i = Grid.GlobalIndex.X; i < n; i += Grid.DimX * Group.DimX)
+            MomentumAt(var, accum, grad, i, s, nesterov);
+    }
+
+    static void MomentumAt<T>(ArrayView<T> var, ArrayView<T> accum, ArrayView<T> grad, int i, ApplyScalars<T> s, int nesterov)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        T g = grad[i];
+        T a = Ftz(accum[i] * s.B + g, s.MinNormal);
+        T x = var[i];
+        accum[i] = a;
+        var[i] = x - (nesterov != 0 ? g * s.A + a * s.B * s.A : a * s.A);
+    }
+
+    /// <summary><see cref="Momentum{T}"/> over up to four variables in one launch (as <see cref="GradientDescentBatch{T}"/>).</summary>
+    public static void MomentumBatch<T>(ArrayView<T> v0, ArrayView<T> a0, ArrayView<T> g0, ArrayView<T> v1, ArrayView<T> a1, ArrayView<T> g1,
+        ArrayView<T> v2, ArrayView<T> a2, ArrayView<T> g2, ArrayView<T> v3, ArrayView<T> a3, ArrayView<T> g3, MomentumBatch<T> s)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        for (int i = Grid.GlobalIndex.X; i < s.E3; i += Grid.DimX * Group.DimX)
         {
-            T g = grad[i];
-            T a = Ftz(accum[i] * s.B + g, s.MinNormal);
-            T x = var[i];
-            accum[i] = a;
-            var[i] = x - (nesterov != 0 ? g * s.A + a * s.B * s.A : a * s.A);
+            if (i < s.E0) MomentumAt(v0, a0, g0, i, s.S0, s.N0);
+            else if (i < s.E1) MomentumAt(v1, a1, g1, i - s.E0, s.S1, s.N1);
+            else if (i < s.E2) MomentumAt(v2, a2, g2, i - s.E1, s.S2, s.N2);
+            else MomentumAt(v3, a3, g3, i - s.E2, s.S3, s.N3);
         }
     }
 
@@ -396,15 +516,32 @@ internal static class ApplyKernels
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         for (int i = Grid.GlobalIndex.X; i < n; i += Grid.DimX * Group.DimX)
+            AdamAt(var, m, v, grad, i, s, nesterov);
+    }
+
+    static void AdamAt<T>(ArrayView<T> var, ArrayView<T> m, ArrayView<T> v, ArrayView<T> grad, int i, ApplyScalars<T> s, int nesterov)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        T g = grad[i];
+        T mm = m[i]; mm = Ftz(mm + (g - mm) * s.B, s.MinNormal);
+        T vv = v[i]; vv = Ftz(vv + (g * g - vv) * s.C, s.MinNormal);
+        T x = var[i];
+        T num = nesterov != 0 ? g * s.B + s.D * mm : mm;
+        m[i] = mm;
+        v[i] = vv;
+        var[i] = x - num * s.A / (T.Sqrt(vv) + s.E);
+    }
+
+    /// <summary><see cref="Adam{T}"/> over up to three variables in one launch (as <see cref="GradientDescentBatch{T}"/>).</summary>
+    public static void AdamBatch<T>(ArrayView<T> x0, ArrayView<T> m0, ArrayView<T> v0, ArrayView<T> g0, ArrayView<T> x1, ArrayView<T> m1,
+        ArrayView<T> v1, ArrayView<T> g1, ArrayView<T> x2, ArrayView<T> m2, ArrayView<T> v2, ArrayView<T> g2, AdamBatch<T> s)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        for (int i = Grid.GlobalIndex.X; i < s.E2; i += Grid.DimX * Group.DimX)
         {
-            T g = grad[i];
-            T mm = m[i]; mm = Ftz(mm + (g - mm) * s.B, s.MinNormal);
-            T vv = v[i]; vv = Ftz(vv + (g * g - vv) * s.C, s.MinNormal);
-            T x = var[i];
-            T num = nesterov != 0 ? g * s.B + s.D * mm : mm;
-            m[i] = mm;
-            v[i] = vv;
-            var[i] = x - num * s.A / (T.Sqrt(vv) + s.E);
+            if (i < s.E0) AdamAt(x0, m0, v0, g0, i, s.S0, s.N0);
+            else if (i < s.E1) AdamAt(x1, m1, v1, g1, i - s.E0, s.S1, s.N1);
+            else AdamAt(x2, m2, v2, g2, i - s.E1, s.S2, s.N2);
         }
     }
 }
