@@ -69,6 +69,54 @@ public class GemmMappingTests
         Assert.Throws<ArgumentOutOfRangeException>(() => GemmMapping.RowMajor(m, n, k, ta, tb, lda, ldb, n - 1));
     }
 
+    /// <summary>BatchMatMulV2 through one strided-batched call: each output matrix i computed as cuBLAS would, from the
+    /// operands at i·stride (swapped with the mapping), equals the product of the broadcast batch matrices; batches that
+    /// need per-matrix offsets (partial broadcasting) get no strided form.</summary>
+    [TestCase(new[] { 3 }, new[] { 3 }, new[] { 3 })]
+    [TestCase(new[] { 2, 3 }, new[] { 2, 3 }, new[] { 2, 3 })]
+    [TestCase(new[] { 2, 3 }, new int[0], new[] { 2, 3 })]
+    [TestCase(new[] { 1, 1 }, new[] { 4 }, new[] { 1, 4 })]
+    [TestCase(new[] { 4 }, new[] { 1, 4 }, new[] { 1, 4 })]
+    public void StridedBatchedProduct_ThroughTheColumnMajorCall_MatchesTheBroadcastDefinition(int[] batchA, int[] batchB, int[] batch)
+    {
+        foreach (var (ta, tb) in new[] { (false, false), (true, false), (false, true), (true, true) })
+        {
+            const int m = 3, n = 2, k = 4;
+            var sb = GemmMapping.StridedBatch(batchA, batchB, batch, m, n, k);
+            Assert.That(sb, Is.Not.Null);
+            var (strideA, strideB, strideC, count) = sb!.Value;
+            int countA = batchA.Aggregate(1, (x, y) => x * y), countB = batchB.Aggregate(1, (x, y) => x * y);
+            var r = new Random(countA * 10 + countB);
+            var a = Enumerable.Range(0, countA * m * k).Select(_ => (float)r.Next(-4, 5)).ToArray();
+            var b = Enumerable.Range(0, countB * k * n).Select(_ => (float)r.Next(-4, 5)).ToArray();
+            Assert.That(count, Is.EqualTo(batch.Aggregate(1, (x, y) => x * y)));
+            Assert.That(strideC, Is.EqualTo(m * n));
+            var g = GemmMapping.RowMajor(m, n, k, ta, tb);
+            for (int i = 0; i < count; i++)
+            {
+                // cuBLAS: its A slot gets GraphDl's B at i·strideB, its B slot GraphDl's A at i·strideA.
+                var c = ColumnMajorGemm(g, b[(int)(i * strideB)..], a[(int)(i * strideA)..]);
+                int ia = countA == 1 ? 0 : i, ib = countB == 1 ? 0 : i;   // the broadcast: a single matrix serves every i
+                for (int row = 0; row < m; row++)
+                    for (int col = 0; col < n; col++)
+                    {
+                        float s = 0;
+                        for (int p = 0; p < k; p++)
+                            s += (ta ? a[ia * m * k + p * m + row] : a[ia * m * k + row * k + p]) * (tb ? b[ib * k * n + col * k + p] : b[ib * k * n + p * n + col]);
+                        Assert.That(c[row * n + col], Is.EqualTo(s), $"batch {i} C[{row},{col}] (ta {ta}, tb {tb})");
+                    }
+            }
+        }
+    }
+
+    [Test]
+    public void StridedBatch_IsNull_WhenAnOperandIsBatchedOverSomeDimsOnly()
+    {
+        Assert.That(GemmMapping.StridedBatch([2, 1], [1, 3], [2, 3], 2, 2, 2), Is.Null);
+        Assert.That(GemmMapping.StridedBatch([2, 3], [3], [2, 3], 2, 2, 2), Is.Null, "B batched over the last dim only");
+        Assert.That(GemmMapping.StridedBatch([2, 3], [1, 1, 1], [1, 2, 3], 2, 2, 2), Is.EqualTo(((long)4, 0L, 4L, 6)));
+    }
+
     [Test]
     public void Mapping_SwapsDims_AndKeepsEachOperandsFlag()
     {

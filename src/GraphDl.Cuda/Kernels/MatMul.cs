@@ -125,11 +125,21 @@ internal static class MatMulOp
         if (y.Size == 0) return;
         int count = y.Size / (m * n);
         if (k == 0) { Fill(d, y); return; }
-        if (!batched && !d.IsSimulated && d.Cublas is { } h && a.DType is DType.Float32 or DType.Float64)
+        if (!d.IsSimulated && a.DType is DType.Float32 or DType.Float64 && d.Cublas is { } h)
         {
-            if (a.DType == DType.Float32) CuBlas.RowMajorSgemm(h, m, n, k, ta, tb, CudaDevice.Pointer(a), CudaDevice.Pointer(b), CudaDevice.Pointer(y));
-            else CuBlas.RowMajorDgemm(h, m, n, k, ta, tb, CudaDevice.Pointer(a), CudaDevice.Pointer(b), CudaDevice.Pointer(y));
-            return;
+            if (!batched)
+            {
+                if (a.DType == DType.Float32) CuBlas.RowMajorSgemm(h, m, n, k, ta, tb, CudaDevice.Pointer(a), CudaDevice.Pointer(b), CudaDevice.Pointer(y));
+                else CuBlas.RowMajorDgemm(h, m, n, k, ta, tb, CudaDevice.Pointer(a), CudaDevice.Pointer(b), CudaDevice.Pointer(y));
+                return;
+            }
+            // Batches where each operand is batched over all output batch dims or is one matrix: one strided-batched call.
+            if (GemmMapping.StridedBatch(batchA, batchB, batch, m, n, k) is { } sb)
+            {
+                CuBlas.RowMajorGemmStridedBatched(h, a.DType == DType.Float64, m, n, k, ta, tb, CudaDevice.Pointer(a), sb.StrideA,
+                    CudaDevice.Pointer(b), sb.StrideB, CudaDevice.Pointer(y), sb.StrideC, sb.Count);
+                return;
+            }
         }
         var s = new MatMulShape { M = m, N = n, K = k, TransA = ta ? 1 : 0, TransB = tb ? 1 : 0, Batch = bs };
         if (a.DType == DType.Float32) Launch<float>(d, a, b, y, s, count);

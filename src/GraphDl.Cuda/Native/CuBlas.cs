@@ -30,6 +30,24 @@ public static partial class CuBlas
     internal static partial int SgemmStridedBatched(IntPtr handle, CublasOp ta, CublasOp tb, int m, int n, int k, in float alpha,
         IntPtr a, int lda, long strideA, IntPtr b, int ldb, long strideB, in float beta, IntPtr c, int ldc, long strideC, int batch);
 
+    [LibraryImport(Lib, EntryPoint = "cublasDgemmStridedBatched")]
+    internal static partial int DgemmStridedBatched(IntPtr handle, CublasOp ta, CublasOp tb, int m, int n, int k, in double alpha,
+        IntPtr a, int lda, long strideA, IntPtr b, int ldb, long strideB, in double beta, IntPtr c, int ldc, long strideC, int batch);
+
+    /// <summary>Row-major <c>C_i = op(A_i)·op(B_i)</c> for <paramref name="count"/> matrices at the given element strides
+    /// (<see cref="GemmMapping.StridedBatch"/>; 0: the same matrix for every i), in float32 or float64.</summary>
+    public static void RowMajorGemmStridedBatched(IntPtr handle, bool f64, int m, int n, int k, bool ta, bool tb, IntPtr a, long strideA,
+        IntPtr b, long strideB, IntPtr c, long strideC, int count)
+    {
+        var g = GemmMapping.RowMajor(m, n, k, ta, tb);
+        if (f64)
+            Check(DgemmStridedBatched(handle, g.OpA, g.OpB, g.M, g.N, g.K, 1.0, b, g.Lda, strideB, a, g.Ldb, strideA, 0.0, c, g.Ldc, strideC, count),
+                "cublasDgemmStridedBatched");
+        else
+            Check(SgemmStridedBatched(handle, g.OpA, g.OpB, g.M, g.N, g.K, 1f, b, g.Lda, strideB, a, g.Ldb, strideA, 0f, c, g.Ldc, strideC, count),
+                "cublasSgemmStridedBatched");
+    }
+
     /// <summary>Row-major <c>C = op(A)·op(B)</c> in float32 on the handle's stream (device pointers).</summary>
     public static void RowMajorSgemm(IntPtr handle, int m, int n, int k, bool ta, bool tb, IntPtr a, IntPtr b, IntPtr c)
     {

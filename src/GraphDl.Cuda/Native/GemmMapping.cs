@@ -40,4 +40,31 @@ public static class GemmMapping
             throw new ArgumentOutOfRangeException(nameof(lda), $"leading dims lda={lda} ldb={ldb} ldc={ldc} too small for m={m} n={n} k={k} (transposed: {transposeA}, {transposeB})");
         return g with { Lda = ldb, Ldb = lda, Ldc = ldc };
     }
+
+    /// <summary>The strided-batched form (cublas?gemmStridedBatched) of a batched row-major product whose output batch
+    /// dims are <paramref name="batch"/>: each operand is either batched over all of them (its batch dims, padded on the
+    /// left with 1s, equal <paramref name="batch"/>: the stride is one matrix) or a single matrix (every batch dim 1:
+    /// stride 0). Null for any other broadcast (an operand batched over some dims only), which needs per-matrix offsets.
+    /// Strides are in elements of GraphDl's A and B (cuBLAS gets them swapped, with the operands).</summary>
+    public static (long StrideA, long StrideB, long StrideC, int Count)? StridedBatch(ReadOnlySpan<int> batchA, ReadOnlySpan<int> batchB,
+        ReadOnlySpan<int> batch, int m, int n, int k)
+    {
+        long count = 1;
+        foreach (var d in batch) count *= d;
+        if (count > int.MaxValue) return null;
+        if (Stride(batchA, batch, (long)m * k) is not { } sa || Stride(batchB, batch, (long)k * n) is not { } sb) return null;
+        return (sa, sb, (long)m * n, (int)count);
+
+        static long? Stride(ReadOnlySpan<int> own, ReadOnlySpan<int> batch, long matrix)
+        {
+            if (own.Length > batch.Length) return null;
+            long size = 1;
+            foreach (var d in own) size *= d;
+            if (size == 1) return 0;
+            int pad = batch.Length - own.Length;
+            for (int i = 0; i < batch.Length; i++)
+                if ((i < pad ? 1 : own[i - pad]) != batch[i]) return null;
+            return matrix;
+        }
+    }
 }
