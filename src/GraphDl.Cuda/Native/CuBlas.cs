@@ -11,7 +11,8 @@ public static partial class CuBlas
 
     static CuBlas() => NativeLibraries.RegisterResolvers();
 
-    /// <summary>cublasMath_t: CUBLAS_PEDANTIC_MATH keeps float32 GEMMs in float32 (no TF32).</summary>
+    /// <summary>cublasMath_t: CUBLAS_DEFAULT_MATH (float32 GEMMs in float32), CUBLAS_PEDANTIC_MATH (float32 and no
+    /// reduced-precision shortcuts at all), CUBLAS_TF32_TENSOR_OP_MATH (float32 GEMMs may use TF32 tensor cores).</summary>
     public const int PedanticMath = 2, Tf32TensorOpMath = 3, DefaultMath = 0;
 
     [LibraryImport(Lib, EntryPoint = "cublasCreate_v2")] internal static partial int Create(out IntPtr handle);
