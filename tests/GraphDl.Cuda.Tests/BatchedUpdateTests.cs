@@ -126,4 +126,28 @@ public class BatchedUpdateTests
         Assert.That(b.Eval(s).ToArray<float>(), Is.EqualTo(new float[] { 3, 4 }), "nothing launched for the failed batch");
         Assert.That(a.Eval(s).ToArray<float>(), Is.EqualTo(new float[] { 0, 1, 2 }));
     }
+
+    /// <summary>An empty variable inside a batch takes no place in the launch; the others are updated.</summary>
+    [Test]
+    public void AnEmptyVariableInABatch_IsSkipped([Values(true, false)] bool streams)
+    {
+        var gpu = GpuFixture.For(streams);
+        var g = new Graph();
+        var a = g.Variable(NDArray.From(new float[] { 1, 2 }), "a");
+        var empty = g.Variable(NDArray.Zeros(DType.Float32, 0), "empty");
+        var b = g.Variable(NDArray.From(new float[] { 3 }), "b");
+        var lr = g.Scalar(0.5, DType.Float32, "lr");
+        var ua = g.ApplyGradientDescent(a, lr, g.Const(NDArray.From(new float[] { 2, 4 })), "ua");
+        var ue = g.ApplyGradientDescent(empty, lr, g.Const(NDArray.Zeros(DType.Float32, 0)), "ue");
+        var ub = g.ApplyGradientDescent(b, lr, g.Const(NDArray.From(new float[] { 6 })), "ub");
+        using var s = new Session(g, new SessionOptions { Devices = [gpu], DefaultDevice = gpu.Name });
+        s.Run(g.GlobalVariablesInitializer());
+        long launches = gpu.BatchedLaunches, updates = gpu.BatchedUpdates;
+        s.Run([], [], [ua.Op, ue.Op, ub.Op]);
+        Assert.That(gpu.BatchedLaunches - launches, Is.EqualTo(1));
+        Assert.That(gpu.BatchedUpdates - updates, Is.EqualTo(2), "the empty variable is not launched");
+        Assert.That(a.Eval(s).ToArray<float>(), Is.EqualTo(new float[] { 0, 0 }));
+        Assert.That(b.Eval(s).ToArray<float>(), Is.EqualTo(new float[] { 0 }));
+        Assert.That(empty.Eval(s).Dims.ToArray(), Is.EqualTo(new[] { 0 }));
+    }
 }
