@@ -145,9 +145,29 @@ public static class Program
                 Console.WriteLine($"{name}: cpu {cpuSeconds:F1} s, gpu {t0.Elapsed.TotalSeconds - cpuSeconds:F1} s");
                 double worst = cpu.Zip(gpuLoss, (a, b) => Math.Abs((double)a - b) / Math.Max(1e-12, Math.Abs((double)a))).Max();
                 bool ok = worst <= threshold;   // false for NaN too
+                string unbatched = "";
                 if (ok) passed++;
-                else { failed++; Console.WriteLine($"FAIL {name}: CPU {string.Join(", ", cpu)} GPU {string.Join(", ", gpuLoss)}"); }
-                Add(new(name, $"max rel diff {worst:G3}", $"{(ok ? "ok" : "FAIL")} (<= {threshold:G2}); {m.Name} b{batch}, cpu loss {cpu[0]:G4} -> {cpu[^1]:G4}"));
+                else
+                {
+                    failed++;
+                    Console.WriteLine($"FAIL {name}: CPU {string.Join(", ", cpu)} GPU {string.Join(", ", gpuLoss)}");
+                    // Batched optimizer updates are the newest GPU path: the same steps with one launch per variable tell
+                    // a fault there from one elsewhere.
+                    if (gpu.BatchUpdates)
+                    {
+                        gpu.BatchUpdates = false;
+                        try
+                        {
+                            var single = Training.Run(gpu, m, batch, steps, seed).Losses;
+                            double w1 = cpu.Zip(single, (a, b) => Math.Abs((double)a - b) / Math.Max(1e-12, Math.Abs((double)a))).Max();
+                            unbatched = $"; unbatched updates: max rel diff {w1:G3}";
+                            Console.WriteLine($"{name}: with one update launch per variable (GRAPHDL_CUDA_BATCH_UPDATES=0): max rel diff {w1:G3}");
+                        }
+                        catch (Exception e) { unbatched = $"; unbatched updates: {e.GetType().Name}"; }
+                        finally { gpu.BatchUpdates = true; }
+                    }
+                }
+                Add(new(name, $"max rel diff {worst:G3}", $"{(ok ? "ok" : "FAIL")} (<= {threshold:G2}); {m.Name} b{batch}, cpu loss {cpu[0]:G4} -> {cpu[^1]:G4}{unbatched}"));
             }
             catch (Exception e)
             {
