@@ -5,8 +5,9 @@ using NUnit.Framework;
 namespace GraphDl.Cuda.Tests;
 
 /// <summary>Batched optimizer updates on the GPU (<see cref="CudaDevice.BatchUpdates"/>, a multi-tensor apply): consecutive
-/// ApplyGradientDescent, ApplyMomentum and ApplyAdam steps run as one launch per six, four and three variables, with the
-/// same results bit for bit as one launch per variable, and never when the order of the updates could matter.</summary>
+/// update steps of one op run as one launch per six variables (ApplyGradientDescent), four (ApplyMomentum, ApplyAdagrad),
+/// three (ApplyAdam) or two (the RMSProps), with the same results bit for bit as one launch per variable, and never when
+/// the order of the updates could matter.</summary>
 public class BatchedUpdateTests
 {
     /// <summary>An MLP of four dense layers (8 variables), mean sparse softmax cross-entropy, the named optimizer.
@@ -26,6 +27,9 @@ public class BatchedUpdateTests
             "sgd" => new GradientDescentOptimizer(0.3),
             "momentum" => new MomentumOptimizer(0.1, 0.9),
             "nesterov" => new MomentumOptimizer(0.1, 0.9, useNesterov: true),
+            "adagrad" => new AdagradOptimizer(0.3),
+            "rmsprop" => new RMSPropOptimizer(0.01, momentum: 0.5),
+            "centered" => new RMSPropOptimizer(0.01, momentum: 0.5, centered: true),
             _ => new AdamOptimizer(0.05),
         };
         var train = opt.Minimize(loss);
@@ -48,16 +52,18 @@ public class BatchedUpdateTests
         finally { gpu.BatchUpdates = before; }
     }
 
-    /// <summary>Eight variables per step: SGD in 2 launches (6 + 2), Momentum in 2 (4 + 4), Adam in 3 (3 + 3 + 2).</summary>
+    /// <summary>Eight variables per step: SGD in 2 launches (6 + 2), Momentum and Adagrad in 2 (4 + 4), Adam in 3
+    /// (3 + 3 + 2), the RMSProps in 4 (2 each).</summary>
     [Test]
     public void UpdatesOfEightVariables_AreBatched_BitForBitTheUnbatchedResult([Values(true, false)] bool streams,
-        [Values("sgd", "momentum", "nesterov", "adam")] string optimizer)
+        [Values("sgd", "momentum", "nesterov", "adagrad", "rmsprop", "centered", "adam")] string optimizer)
     {
         var gpu = GpuFixture.For(streams);
         var batched = Train(gpu, optimizer, batch: true, steps: 5, out long launches, out long updates);
         var single = Train(gpu, optimizer, batch: false, steps: 5, out long launchesOff, out _);
         Assert.That(batched.Losses[^1], Is.LessThan(batched.Losses[0]), "the model should learn");
-        Assert.That(launches, Is.EqualTo(5 * (optimizer == "adam" ? 3 : 2)), "launches per step");
+        int perStep = optimizer switch { "sgd" or "momentum" or "nesterov" or "adagrad" => 2, "adam" => 3, _ => 4 };
+        Assert.That(launches, Is.EqualTo(5 * perStep), "launches per step");
         Assert.That(updates, Is.EqualTo(5 * 8));
         Assert.That(launchesOff, Is.Zero, "BatchUpdates off: one launch per variable");
         Assert.That(batched.Losses.Select(BitConverter.SingleToInt32Bits), Is.EqualTo(single.Losses.Select(BitConverter.SingleToInt32Bits)));

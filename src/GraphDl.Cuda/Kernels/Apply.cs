@@ -26,8 +26,9 @@ public struct SgdBatch<T> where T : unmanaged
     public T A0, A1, A2, A3, A4, A5;
 }
 
-/// <summary>A batched momentum launch's end offsets, per-variable constants and Nesterov flags.</summary>
-public struct MomentumBatch<T> where T : unmanaged
+/// <summary>A batched launch of up to four variables with three views each (Momentum, Adagrad): end offsets,
+/// per-variable constants and flags.</summary>
+public struct UpdateBatch4<T> where T : unmanaged
 {
     /// <summary>Variables per launch (three views each; ILGPU kernels take at most 13 parameters besides the launch shape).</summary>
     public const int Width = 4;
@@ -35,12 +36,13 @@ public struct MomentumBatch<T> where T : unmanaged
     public int E0, E1, E2, E3;
     /// <summary>Constants (as for the single kernel).</summary>
     public ApplyScalars<T> S0, S1, S2, S3;
-    /// <summary>use_nesterov.</summary>
+    /// <summary>Flags (use_nesterov).</summary>
     public int N0, N1, N2, N3;
 }
 
-/// <summary>A batched Adam launch's end offsets, per-variable constants and Nesterov flags.</summary>
-public struct AdamBatch<T> where T : unmanaged
+/// <summary>A batched launch of up to three variables with four views each (Adam): end offsets, per-variable constants
+/// and flags.</summary>
+public struct UpdateBatch3<T> where T : unmanaged
 {
     /// <summary>Variables per launch (four views each).</summary>
     public const int Width = 3;
@@ -48,8 +50,22 @@ public struct AdamBatch<T> where T : unmanaged
     public int E0, E1, E2;
     /// <summary>Constants (as for the single kernel).</summary>
     public ApplyScalars<T> S0, S1, S2;
-    /// <summary>use_nesterov.</summary>
+    /// <summary>Flags (use_nesterov).</summary>
     public int N0, N1, N2;
+}
+
+/// <summary>A batched launch of up to two variables with five views each (the RMSProps): end offsets, per-variable
+/// constants and flags (centered).</summary>
+public struct UpdateBatch2<T> where T : unmanaged
+{
+    /// <summary>Variables per launch.</summary>
+    public const int Width = 2;
+    /// <summary>End offsets.</summary>
+    public int E0, E1;
+    /// <summary>Constants (as for the single kernel).</summary>
+    public ApplyScalars<T> S0, S1;
+    /// <summary>Flags (centered).</summary>
+    public int N0, N1;
 }
 
 /// <summary>GPU kernels of the variable ops and the fused optimizer updates (<see cref="ApplyOps"/>) on variables that
@@ -192,11 +208,15 @@ internal static class ApplyOp
         op == ApplyOps.ApplyGradientDescent ? SgdBatchKernel
         : op == ApplyOps.ApplyMomentum ? MomentumBatchKernel
         : op == ApplyOps.ApplyAdam ? AdamBatchKernel
+        : op == ApplyOps.ApplyAdagrad ? AdagradBatchKernel
+        : op == ApplyOps.ApplyRMSProp || op == ApplyOps.ApplyCenteredRMSProp ? RMSPropBatchKernel
         : null;
 
     static readonly GpuKernel SgdBatchKernel = Batch(GradientDescentLaunches<float>, GradientDescentLaunches<double>);
     static readonly GpuKernel MomentumBatchKernel = Batch(MomentumLaunches<float>, MomentumLaunches<double>);
     static readonly GpuKernel AdamBatchKernel = Batch(AdamLaunches<float>, AdamLaunches<double>);
+    static readonly GpuKernel AdagradBatchKernel = Batch(AdagradLaunches<float>, AdagradLaunches<double>);
+    static readonly GpuKernel RMSPropBatchKernel = Batch(RMSPropLaunches<float>, RMSPropLaunches<double>);
 
     delegate void BatchLaunches(KernelContext c, CudaDevice d, Plan.Step[] members, NDArray[] vars);
 
@@ -286,14 +306,14 @@ internal static class ApplyOp
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         var k = d.Load(ApplyKernels.MomentumBatch<T>, a => a.LoadKernel<ArrayView<T>, ArrayView<T>, ArrayView<T>, ArrayView<T>,
-            ArrayView<T>, ArrayView<T>, ArrayView<T>, ArrayView<T>, ArrayView<T>, ArrayView<T>, ArrayView<T>, ArrayView<T>, MomentumBatch<T>>(
+            ArrayView<T>, ArrayView<T>, ArrayView<T>, ArrayView<T>, ArrayView<T>, ArrayView<T>, ArrayView<T>, ArrayView<T>, UpdateBatch4<T>>(
             ApplyKernels.MomentumBatch<T>));
-        Chunks(d, vars, MomentumBatch<T>.Width, (ix, e) =>
+        Chunks(d, vars, UpdateBatch4<T>.Width, (ix, e) =>
         {
             ArrayView<T> V(int j, int input) => In<T>(c, members[ix[j]], input);
             ApplyScalars<T> S(int j) => new() { A = Scalar<T>(c, members[ix[j]], 2), B = Scalar<T>(c, members[ix[j]], 4), MinNormal = MinNormal<T>() };
             int N(int j) => Nesterov(members[ix[j]]);
-            var s = new MomentumBatch<T>
+            var s = new UpdateBatch4<T>
             {
                 E0 = e[0], E1 = e[1], E2 = e[2], E3 = e[3], S0 = S(0), S1 = S(1), S2 = S(2), S3 = S(3), N0 = N(0), N1 = N(1), N2 = N(2), N3 = N(3),
             };
@@ -305,10 +325,10 @@ internal static class ApplyOp
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         var k = d.Load(ApplyKernels.AdamBatch<T>, a => a.LoadKernel<ArrayView<T>, ArrayView<T>, ArrayView<T>, ArrayView<T>,
-            ArrayView<T>, ArrayView<T>, ArrayView<T>, ArrayView<T>, ArrayView<T>, ArrayView<T>, ArrayView<T>, ArrayView<T>, AdamBatch<T>>(
+            ArrayView<T>, ArrayView<T>, ArrayView<T>, ArrayView<T>, ArrayView<T>, ArrayView<T>, ArrayView<T>, ArrayView<T>, UpdateBatch3<T>>(
             ApplyKernels.AdamBatch<T>));
         var leader = c.step;
-        Chunks(d, vars, AdamBatch<T>.Width, (ix, e) =>
+        Chunks(d, vars, UpdateBatch3<T>.Width, (ix, e) =>
         {
             ArrayView<T> V(int j, int input) => In<T>(c, members[ix[j]], input);
             ApplyScalars<T> S(int j)
@@ -318,8 +338,50 @@ internal static class ApplyOp
                 finally { c.step = leader; }
             }
             int N(int j) => Nesterov(members[ix[j]]);
-            var s = new AdamBatch<T> { E0 = e[0], E1 = e[1], E2 = e[2], S0 = S(0), S1 = S(1), S2 = S(2), N0 = N(0), N1 = N(1), N2 = N(2) };
+            var s = new UpdateBatch3<T> { E0 = e[0], E1 = e[1], E2 = e[2], S0 = S(0), S1 = S(1), S2 = S(2), N0 = N(0), N1 = N(1), N2 = N(2) };
             k(d.Stream, d.Config(e[^1]), V(0, 0), V(0, 1), V(0, 2), V(0, 9), V(1, 0), V(1, 1), V(1, 2), V(1, 9), V(2, 0), V(2, 1), V(2, 2), V(2, 9), s);
+        });
+    }
+
+    static void AdagradLaunches<T>(KernelContext c, CudaDevice d, Plan.Step[] members, NDArray[] vars)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        var k = d.Load(ApplyKernels.AdagradBatch<T>, a => a.LoadKernel<ArrayView<T>, ArrayView<T>, ArrayView<T>, ArrayView<T>,
+            ArrayView<T>, ArrayView<T>, ArrayView<T>, ArrayView<T>, ArrayView<T>, ArrayView<T>, ArrayView<T>, ArrayView<T>, UpdateBatch4<T>>(
+            ApplyKernels.AdagradBatch<T>));
+        Chunks(d, vars, UpdateBatch4<T>.Width, (ix, e) =>
+        {
+            ArrayView<T> V(int j, int input) => In<T>(c, members[ix[j]], input);
+            ApplyScalars<T> S(int j) => new() { A = Scalar<T>(c, members[ix[j]], 2) };
+            var s = new UpdateBatch4<T> { E0 = e[0], E1 = e[1], E2 = e[2], E3 = e[3], S0 = S(0), S1 = S(1), S2 = S(2), S3 = S(3) };
+            k(d.Stream, d.Config(e[^1]), V(0, 0), V(0, 1), V(0, 3), V(1, 0), V(1, 1), V(1, 3), V(2, 0), V(2, 1), V(2, 3), V(3, 0), V(3, 1), V(3, 3), s);
+        });
+    }
+
+    /// <summary>ApplyRMSProp and ApplyCenteredRMSProp (one op per batch: <see cref="CanBatch"/> requires the same op);
+    /// the centered one's mg is input 1, the plain one passes ms in its place (never read).</summary>
+    static void RMSPropLaunches<T>(KernelContext c, CudaDevice d, Plan.Step[] members, NDArray[] vars)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        var k = d.Load(ApplyKernels.RMSPropBatch<T>, a => a.LoadKernel<ArrayView<T>, ArrayView<T>, ArrayView<T>, ArrayView<T>,
+            ArrayView<T>, ArrayView<T>, ArrayView<T>, ArrayView<T>, ArrayView<T>, ArrayView<T>, UpdateBatch2<T>>(ApplyKernels.RMSPropBatch<T>));
+        bool centered = members[0].Node!.Def == ApplyOps.ApplyCenteredRMSProp;
+        int k0 = centered ? 1 : 0;
+        Chunks(d, vars, UpdateBatch2<T>.Width, (ix, e) =>
+        {
+            ArrayView<T> V(int j, int input) => In<T>(c, members[ix[j]], input);
+            ApplyScalars<T> S(int j)
+            {
+                var m = members[ix[j]];
+                return new()
+                {
+                    A = Scalar<T>(c, m, 3 + k0), B = T.One - Scalar<T>(c, m, 4 + k0), C = Scalar<T>(c, m, 5 + k0), D = Scalar<T>(c, m, 6 + k0),
+                    MinNormal = MinNormal<T>(),
+                };
+            }
+            var s = new UpdateBatch2<T> { E0 = e[0], E1 = e[1], S0 = S(0), S1 = S(1), N0 = k0, N1 = k0 };
+            k(d.Stream, d.Config(e[^1]), V(0, 0), V(0, 1), V(0, 1 + k0), V(0, 2 + k0), V(0, 7 + k0),
+                V(1, 0), V(1, 1), V(1, 1 + k0), V(1, 2 + k0), V(1, 7 + k0), s);
         });
     }
 
@@ -396,6 +458,8 @@ internal static class ApplyOp
         yield return ((Delegate)ApplyKernels.Momentum<T>).Method;
         yield return ((Delegate)ApplyKernels.MomentumBatch<T>).Method;
         yield return ((Delegate)ApplyKernels.AdamBatch<T>).Method;
+        yield return ((Delegate)ApplyKernels.AdagradBatch<T>).Method;
+        yield return ((Delegate)ApplyKernels.RMSPropBatch<T>).Method;
         yield return ((Delegate)ApplyKernels.Adagrad<T>).Method;
         yield return ((Delegate)ApplyKernels.RMSProp<T>).Method;
         yield return ((Delegate)ApplyKernels.Adam<T>).Method;
@@ -461,7 +525,7 @@ internal static class ApplyKernels
 
     /// <summary><see cref="Momentum{T}"/> over up to four variables in one launch (as <see cref="GradientDescentBatch{T}"/>).</summary>
     public static void MomentumBatch<T>(ArrayView<T> v0, ArrayView<T> a0, ArrayView<T> g0, ArrayView<T> v1, ArrayView<T> a1, ArrayView<T> g1,
-        ArrayView<T> v2, ArrayView<T> a2, ArrayView<T> g2, ArrayView<T> v3, ArrayView<T> a3, ArrayView<T> g3, MomentumBatch<T> s)
+        ArrayView<T> v2, ArrayView<T> a2, ArrayView<T> g2, ArrayView<T> v3, ArrayView<T> a3, ArrayView<T> g3, UpdateBatch4<T> s)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         for (int i = Grid.GlobalIndex.X; i < s.E3; i += Grid.DimX * Group.DimX)
@@ -476,12 +540,29 @@ internal static class ApplyKernels
     public static void Adagrad<T>(ArrayView<T> var, ArrayView<T> accum, ArrayView<T> grad, int n, T lr) where T : unmanaged, IFloatingPointIeee754<T>
     {
         for (int i = Grid.GlobalIndex.X; i < n; i += Grid.DimX * Group.DimX)
+            AdagradAt(var, accum, grad, i, lr);
+    }
+
+    static void AdagradAt<T>(ArrayView<T> var, ArrayView<T> accum, ArrayView<T> grad, int i, T lr) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        T g = grad[i];
+        T a = accum[i] + g * g;
+        T x = var[i];
+        accum[i] = a;
+        var[i] = x - g * lr * (T.One / T.Sqrt(a));
+    }
+
+    /// <summary><see cref="Adagrad{T}"/> over up to four variables in one launch (S.A is each one's learning rate).</summary>
+    public static void AdagradBatch<T>(ArrayView<T> v0, ArrayView<T> a0, ArrayView<T> g0, ArrayView<T> v1, ArrayView<T> a1, ArrayView<T> g1,
+        ArrayView<T> v2, ArrayView<T> a2, ArrayView<T> g2, ArrayView<T> v3, ArrayView<T> a3, ArrayView<T> g3, UpdateBatch4<T> s)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        for (int i = Grid.GlobalIndex.X; i < s.E3; i += Grid.DimX * Group.DimX)
         {
-            T g = grad[i];
-            T a = accum[i] + g * g;
-            T x = var[i];
-            accum[i] = a;
-            var[i] = x - g * lr * (T.One / T.Sqrt(a));
+            if (i < s.E0) AdagradAt(v0, a0, g0, i, s.S0.A);
+            else if (i < s.E1) AdagradAt(v1, a1, g1, i - s.E0, s.S1.A);
+            else if (i < s.E2) AdagradAt(v2, a2, g2, i - s.E1, s.S2.A);
+            else AdagradAt(v3, a3, g3, i - s.E2, s.S3.A);
         }
     }
 
@@ -490,24 +571,40 @@ internal static class ApplyKernels
         ApplyScalars<T> s, int centered) where T : unmanaged, IFloatingPointIeee754<T>
     {
         for (int i = Grid.GlobalIndex.X; i < n; i += Grid.DimX * Group.DimX)
+            RMSPropAt(var, mg, ms, mom, grad, i, s, centered);
+    }
+
+    static void RMSPropAt<T>(ArrayView<T> var, ArrayView<T> mg, ArrayView<T> ms, ArrayView<T> mom, ArrayView<T> grad, int i,
+        ApplyScalars<T> s, int centered) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        T g = grad[i];
+        T sq = ms[i];
+        sq = Ftz(sq + (g * g - sq) * s.B, s.MinNormal);
+        T denom = sq + s.D;
+        T x = var[i];
+        T mo0 = mom[i];
+        if (centered != 0)
         {
-            T g = grad[i];
-            T sq = ms[i];
-            sq = Ftz(sq + (g * g - sq) * s.B, s.MinNormal);
-            T denom = sq + s.D;
-            T x = var[i];
-            T mo0 = mom[i];
-            if (centered != 0)
-            {
-                T m = mg[i];
-                m = Ftz(m + (g - m) * s.B, s.MinNormal);
-                mg[i] = m;
-                denom = sq - m * m + s.D;
-            }
-            T mo = Ftz(mo0 * s.C + g * s.A / T.Sqrt(denom), s.MinNormal);
-            ms[i] = sq;
-            mom[i] = mo;
-            var[i] = x - mo;
+            T m = mg[i];
+            m = Ftz(m + (g - m) * s.B, s.MinNormal);
+            mg[i] = m;
+            denom = sq - m * m + s.D;
+        }
+        T mo = Ftz(mo0 * s.C + g * s.A / T.Sqrt(denom), s.MinNormal);
+        ms[i] = sq;
+        mom[i] = mo;
+        var[i] = x - mo;
+    }
+
+    /// <summary><see cref="RMSProp{T}"/> over up to two variables in one launch.</summary>
+    public static void RMSPropBatch<T>(ArrayView<T> x0, ArrayView<T> mg0, ArrayView<T> ms0, ArrayView<T> mo0, ArrayView<T> g0,
+        ArrayView<T> x1, ArrayView<T> mg1, ArrayView<T> ms1, ArrayView<T> mo1, ArrayView<T> g1, UpdateBatch2<T> s)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        for (int i = Grid.GlobalIndex.X; i < s.E1; i += Grid.DimX * Group.DimX)
+        {
+            if (i < s.E0) RMSPropAt(x0, mg0, ms0, mo0, g0, i, s.S0, s.N0);
+            else RMSPropAt(x1, mg1, ms1, mo1, g1, i - s.E0, s.S1, s.N1);
         }
     }
 
@@ -534,7 +631,7 @@ internal static class ApplyKernels
 
     /// <summary><see cref="Adam{T}"/> over up to three variables in one launch (as <see cref="GradientDescentBatch{T}"/>).</summary>
     public static void AdamBatch<T>(ArrayView<T> x0, ArrayView<T> m0, ArrayView<T> v0, ArrayView<T> g0, ArrayView<T> x1, ArrayView<T> m1,
-        ArrayView<T> v1, ArrayView<T> g1, ArrayView<T> x2, ArrayView<T> m2, ArrayView<T> v2, ArrayView<T> g2, AdamBatch<T> s)
+        ArrayView<T> v1, ArrayView<T> g1, ArrayView<T> x2, ArrayView<T> m2, ArrayView<T> v2, ArrayView<T> g2, UpdateBatch3<T> s)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         for (int i = Grid.GlobalIndex.X; i < s.E2; i += Grid.DimX * Group.DimX)
