@@ -36,6 +36,19 @@ public readonly struct SumSquaresStep : IGpuReducer { /// <inheritdoc/>
     public static T Step<T>(T acc, T x) where T : unmanaged, INumber<T> => acc + x * x; /// <inheritdoc/>
     public static T Combine<T>(T a, T b) where T : unmanaged, INumber<T> => a + b; }
 
+/// <summary>A column reduction's layout (<see cref="ReduceKernels.ColumnPartial{TR, T}"/>): x viewed as [Outer, Red, Inner]
+/// with rows <see cref="Ld"/> elements apart (Inner for a whole array; more for a column block of a wider matrix,
+/// starting at column <see cref="Col0"/>), folded in <see cref="Chunks"/> row chunks.</summary>
+public struct ColumnShape
+{
+    /// <summary>Kept outer extent, reduced extent, kept inner extent (the columns).</summary>
+    public int Outer, Red, Inner;
+    /// <summary>Row length as stored and first column.</summary>
+    public int Ld, Col0;
+    /// <summary>Row chunks (stage 1 threads per output).</summary>
+    public int Chunks;
+}
+
 /// <summary>Reduction and data-movement kernels.</summary>
 public static class ReduceKernels
 {
@@ -77,6 +90,40 @@ public static class ReduceKernels
             Group.Barrier();
         }
         if (tid == 0) partial[g] = sh[0];
+    }
+
+    /// <summary>Column stage 1 for many contiguous outputs with long reductions (x viewed as [outer, red, inner], rows
+    /// <paramref name="ld"/> elements apart, the columns from <paramref name="col0"/> on): thread (chunk, o) folds rows
+    /// <c>[chunk·len, (chunk+1)·len)</c> of output <c>o = oo·inner + ii</c> into <c>partial[chunk, o]</c>. Neighbouring
+    /// threads read neighbouring columns (coalesced); the chunks give the GPU enough threads. Deterministic for given
+    /// shapes.</summary>
+    public static void ColumnPartial<TR, T>(ArrayView<T> x, ArrayView<T> partial, ColumnShape s, T init)
+        where TR : struct, IGpuReducer where T : unmanaged, INumber<T>
+    {
+        int outputs = s.Outer * s.Inner, total = outputs * s.Chunks;
+        int len = (s.Red + s.Chunks - 1) / s.Chunks;
+        for (int g = Grid.GlobalIndex.X; g < total; g += Grid.DimX * Group.DimX)
+        {
+            int chunk = g / outputs, o = g - chunk * outputs;
+            int oo = o / s.Inner, ii = o - oo * s.Inner;
+            int from = chunk * len, to = from + len < s.Red ? from + len : s.Red;
+            int b = oo * s.Red * s.Ld + s.Col0 + ii;
+            T acc = init;
+            for (int r = from; r < to; r++) acc = TR.Step(acc, x[b + r * s.Ld]);
+            partial[g] = acc;
+        }
+    }
+
+    /// <summary>Column stage 2: <c>y[o] = scale · combine(partial[:, o])</c>, chunks in order (coalesced reads).</summary>
+    public static void ColumnCombine<TR, T>(ArrayView<T> partial, ArrayView<T> y, int outputs, int chunks, T scale, int scaled)
+        where TR : struct, IGpuReducer where T : unmanaged, INumber<T>
+    {
+        for (int o = Grid.GlobalIndex.X; o < outputs; o += Grid.DimX * Group.DimX)
+        {
+            T acc = partial[o];
+            for (int c = 1; c < chunks; c++) acc = TR.Combine(acc, partial[c * outputs + o]);
+            y[o] = scaled != 0 ? acc * scale : acc;
+        }
     }
 
     /// <summary>Tree stage 2: <c>y[o] = scale · combine(partial[o, :])</c>.</summary>
@@ -198,10 +245,63 @@ internal static class ReduceOp
 
     static double Scale<TR>() => typeof(TR) == typeof(SumSquaresStep) ? 0.5 : 1;
 
+    /// <summary>Reductions over rows whose columns are contiguous (at least this many) and whose reduced extent is at least
+    /// <see cref="ColumnMinRed"/> take the two-stage column path (<see cref="ReduceKernels.ColumnPartial{TR, T}"/>): a bias
+    /// gradient's [batch, units] → [units], an RNN's bias gradient over all steps.</summary>
+    internal const int ColumnMinInner = 32, ColumnMinRed = 64;
+
+    /// <summary>The row chunks of a column reduction: about √red (each stage-1 thread folds about √red rows, each stage-2
+    /// thread combines about √red partials), at least 2, and no more than 4M partials in all.</summary>
+    internal static int ColumnChunks(int outputs, int red)
+    {
+        int chunks = Math.Max(2, (int)Math.Sqrt(red));
+        chunks = (int)Math.Min(chunks, Math.Max(2L, (4L << 20) / Math.Max(1, outputs)));
+        return Math.Min(chunks, red);
+    }
+
+    /// <summary>Sums over rows of a column block: <c>dst[j] = Σ_r src[r·ld + col0 + j]</c> for j &lt; n, in float32 or
+    /// float64 (the fused RNN ops' bias gradients).</summary>
+    internal static void ColumnSums(CudaDevice d, NDArray src, NDArray dst, int rows, int n, int ld, int col0)
+    {
+        if (n == 0) return;
+        if (rows == 0)
+        {
+            if (dst.DType == DType.Float32) MiscOp.Fill(d, dst, 0f); else MiscOp.Fill(d, dst, 0.0);
+            return;
+        }
+        var s = new ColumnShape { Outer = 1, Red = rows, Inner = n, Ld = ld, Col0 = col0, Chunks = ColumnChunks(n, rows) };
+        if (src.DType == DType.Float32) Columns<SumStep, float>(d, src, dst, s, 0f, 1f, false);
+        else Columns<SumStep, double>(d, src, dst, s, 0.0, 1.0, false);
+    }
+
+    static void Columns<TR, T>(CudaDevice d, NDArray x, NDArray y, ColumnShape s, T init, T scale, bool scaled)
+        where TR : struct, IGpuReducer where T : unmanaged, INumber<T>
+    {
+        int outputs = s.Outer * s.Inner;
+        var partial = d.Temp(x.DType, [outputs * s.Chunks]);
+        try
+        {
+            var k1 = d.Load(ReduceKernels.ColumnPartial<TR, T>,
+                acc => acc.LoadKernel<ArrayView<T>, ArrayView<T>, ColumnShape, T>(ReduceKernels.ColumnPartial<TR, T>));
+            k1(d.Stream, d.Config((long)outputs * s.Chunks), CudaDevice.View<T>(x), CudaDevice.View<T>(partial), s, init);
+            var k2 = d.Load(ReduceKernels.ColumnCombine<TR, T>,
+                acc => acc.LoadKernel<ArrayView<T>, ArrayView<T>, int, int, T, int>(ReduceKernels.ColumnCombine<TR, T>));
+            k2(d.Stream, d.Config(outputs), CudaDevice.View<T>(partial), CudaDevice.View<T>(y), outputs, s.Chunks, scale, scaled ? 1 : 0);
+        }
+        finally { d.FreeTemp(partial); }
+    }
+
     static void Launch<TR, T>(CudaDevice d, NDArray x, NDArray y, int outer, int red, int inner, T init, T scale, bool scaled)
         where TR : struct, IGpuReducer where T : unmanaged, INumber<T>
     {
         int outputs = outer * inner, t = d.GroupSize;
+        // Contiguous columns, long reductions: one thread per output would fold every row serially.
+        if (inner >= ColumnMinInner && red >= ColumnMinRed)
+        {
+            Columns<TR, T>(d, x, y, new ColumnShape { Outer = outer, Red = red, Inner = inner, Ld = inner, Col0 = 0, Chunks = ColumnChunks(outputs, red) },
+                init, scale, scaled);
+            return;
+        }
         // Few outputs, long reductions: one thread per output would leave the GPU idle; fold in chunks, then in a tree.
         if (outputs <= d.MaxGroups && red >= 4 * t && (t & (t - 1)) == 0)
         {
@@ -293,5 +393,7 @@ internal static class ReduceOp
         yield return ((Delegate)ReduceKernels.ReduceMiddle<TR, T>).Method;
         yield return ((Delegate)ReduceKernels.ReducePartial<TR, T>).Method;
         yield return ((Delegate)ReduceKernels.CombinePartials<TR, T>).Method;
+        yield return ((Delegate)ReduceKernels.ColumnPartial<TR, T>).Method;
+        yield return ((Delegate)ReduceKernels.ColumnCombine<TR, T>).Method;
     }
 }

@@ -34,17 +34,6 @@ public static class RnnKernels
             dst[e / n * ld + col0 + e % n] = bias[e % n];
     }
 
-    /// <summary><c>db[j] = Σ_r src[r, col0 + j]</c> (row length ld), rows added in order: the bias gradients.</summary>
-    public static void ColumnSums<T>(ArrayView<T> src, ArrayView<T> db, int rows, int n, int ld, int col0) where T : unmanaged, INumber<T>
-    {
-        for (int j = Grid.GlobalIndex.X; j < n; j += Grid.DimX * Group.DimX)
-        {
-            T acc = T.Zero;
-            for (int r = 0; r < rows; r++) acc += src[r * ld + col0 + j];
-            db[j] = acc;
-        }
-    }
-
     /// <summary>Row (b, t) of z [B·T, I+H] = [x(b, t) | the state step t read]: h0[b] for t = 0, else y[b, t-1] (the
     /// left operand of the weight gradient, all steps in one GEMM).</summary>
     public static void StepInputs<T>(ArrayView<T> x, ArrayView<T> h0, ArrayView<T> y, ArrayView<T> z, RnnStep s) where T : unmanaged

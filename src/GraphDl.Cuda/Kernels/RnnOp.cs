@@ -66,12 +66,8 @@ internal static class RnnOp
         k(d.Stream, d.Config(rows * n), CudaDevice.View<T>(dst), CudaDevice.View<T>(bias), rows, n, ld, col0);
     }
 
-    static void ColumnSums<T>(CudaDevice d, NDArray src, NDArray db, int rows, int n, int ld, int col0) where T : unmanaged, INumber<T>
-    {
-        if (n == 0) return;
-        var k = d.Load(RnnKernels.ColumnSums<T>, a => a.LoadKernel<ArrayView<T>, ArrayView<T>, int, int, int, int>(RnnKernels.ColumnSums<T>));
-        k(d.Stream, d.Config(n), CudaDevice.View<T>(src), CudaDevice.View<T>(db), rows, n, ld, col0);
-    }
+    static void ColumnSums<T>(CudaDevice d, NDArray src, NDArray db, int rows, int n, int ld, int col0) where T : unmanaged, INumber<T> =>
+        ReduceOp.ColumnSums(d, src, db, rows, n, ld, col0);
 
     /// <summary>z [B·T, I+H] = [x | the state each step read] (<see cref="RnnKernels.StepInputs{T}"/>), a temporary.</summary>
     static NDArray StepInputs<T>(CudaDevice d, NDArray x, NDArray h0, NDArray y, RnnStep s) where T : unmanaged
@@ -334,7 +330,7 @@ internal static class RnnOp
     {
         foreach (var m in new Delegate[]
         {
-            RnnKernels.FillBias<float>, RnnKernels.FillBias<double>, RnnKernels.ColumnSums<float>, RnnKernels.ColumnSums<double>,
+            RnnKernels.FillBias<float>, RnnKernels.FillBias<double>,
             RnnKernels.StepInputs<float>, RnnKernels.StepInputs<double>,
             RnnKernels.RnnCell<float>, RnnKernels.RnnCell<double>, RnnKernels.RnnCellGrad<float>, RnnKernels.RnnCellGrad<double>,
             RnnKernels.GruGates<float>, RnnKernels.GruGates<double>, RnnKernels.GruCell<float>, RnnKernels.GruCell<double>,

@@ -152,6 +152,12 @@ public static partial class ParityCases
         yield return C("L2Loss [9,7]", LossOps.L2Loss, Family.Reduction, (g, t) => g.L2Loss(t[0]), Rand(9, 7));
         // Few outputs with long reductions take the two-stage tree path (chunks, then shared-memory tree).
         yield return C("Sum all [50,37] (tree)", Reduce.Sum, Family.Reduction, (g, t) => g.Sum(t[0]), Rand(50, 37));
+        // Columns: at least 32 contiguous kept columns, at least 64 reduced rows (two stages in row chunks).
+        yield return C("Sum [70,40] axis 0 (columns)", Reduce.Sum, Family.Reduction, (g, t) => g.Sum(t[0], [0]), Rand(70, 40));
+        yield return C("Mean [3,65,32] axis 1 (columns, outer kept)", Reduce.Mean, Family.Reduction, (g, t) => g.Mean(t[0], [1]), Rand(3, 65, 32));
+        yield return C("Max [64,33] axis 0 with NaN (columns)", Reduce.Max, Family.Data, (g, t) => g.ReduceMax(t[0], [0]), WithNaN(Rand(64, 33), 700));
+        yield return C("Sum int32 [80,32] axis 0 (columns)", Reduce.Sum, Family.Data, (g, t) => g.Sum(t[0], [0]),
+            NDArray.From(Enumerable.Range(-1280, 2560).ToArray(), 80, 32));
         yield return C("Mean [3,400] axis 1 (tree)", Reduce.Mean, Family.Reduction, (g, t) => g.Mean(t[0], [1]), Rand(3, 400));
         yield return C("Max all with NaN (tree)", Reduce.Max, Family.Data, (g, t) => g.ReduceMax(t[0]), WithNaN(Rand(20, 20), 301));
         yield return C("Min [300,2] axis 0 (tree, strided)", Reduce.Min, Family.Data, (g, t) => g.ReduceMin(t[0], [0]), Rand(300, 2));
