@@ -70,8 +70,10 @@ public static class ReduceKernels
 
     /// <summary>Tree stage 1 for few outputs with long reductions: group g folds chunk <c>g % chunks</c> of output
     /// <c>g / chunks</c> (x viewed as [outer, red, inner]), then the group's threads merge their accumulators in shared
-    /// memory (Group.DimX must be a power of two). Deterministic for a given launch shape.</summary>
-    public static void ReducePartial<TR, T>(ArrayView<T> x, ArrayView<T> partial, int red, int inner, int chunks, T init)
+    /// memory (Group.DimX must be a power of two). Deterministic for a given launch shape. With one chunk the partial is
+    /// the output: <paramref name="partial"/> is y and <paramref name="scaled"/> applies <paramref name="scale"/> (no
+    /// second stage).</summary>
+    public static void ReducePartial<TR, T>(ArrayView<T> x, ArrayView<T> partial, int red, int inner, int chunks, T init, T scale, int scaled)
         where TR : struct, IGpuReducer where T : unmanaged, INumber<T>
     {
         var sh = SharedMemory.GetDynamic<T>();
@@ -89,7 +91,7 @@ public static class ReduceKernels
             if (tid < s) sh[tid] = TR.Combine(sh[tid], sh[tid + s]);
             Group.Barrier();
         }
-        if (tid == 0) partial[g] = sh[0];
+        if (tid == 0) partial[g] = scaled != 0 ? sh[0] * scale : sh[0];
     }
 
     /// <summary>Column stage 1 for many contiguous outputs with long reductions (x viewed as [outer, red, inner], rows
@@ -250,6 +252,9 @@ internal static class ReduceOp
     /// gradient's [batch, units] → [units], an RNN's bias gradient over all steps.</summary>
     internal const int ColumnMinInner = 32, ColumnMinRed = 64;
 
+    /// <summary>Few outputs (at most one group each) whose reduced extent is at least this take the tree path.</summary>
+    internal const int TreeMinRed = 64;
+
     /// <summary>The row chunks of a column reduction: about √red (each stage-1 thread folds about √red rows, each stage-2
     /// thread combines about √red partials), at least 2, and no more than 4M partials in all.</summary>
     internal static int ColumnChunks(int outputs, int red)
@@ -303,16 +308,24 @@ internal static class ReduceOp
             return;
         }
         // Few outputs, long reductions: one thread per output would leave the GPU idle; fold in chunks, then in a tree.
-        if (outputs <= d.MaxGroups && red >= 4 * t && (t & (t - 1)) == 0)
+        // A group per output from TreeMinRed elements on (a batch's mean loss: one group of threads, not one thread
+        // folding every element); one chunk (up to 4 elements per thread) is a single launch.
+        var k1 = d.Load(ReduceKernels.ReducePartial<TR, T>,
+            acc => acc.LoadKernel<ArrayView<T>, ArrayView<T>, int, int, int, T, T, int>(ReduceKernels.ReducePartial<TR, T>));
+        if (outputs <= d.MaxGroups && red >= TreeMinRed && (t & (t - 1)) == 0)
         {
             int chunks = Math.Clamp(red / (4 * t), 1, Math.Max(1, d.MaxGroups / outputs));
+            if (chunks == 1)
+            {
+                k1(d.Stream, new KernelConfig(outputs, t, SharedMemoryConfig.RequestDynamic<T>(t)),
+                    CudaDevice.View<T>(x), CudaDevice.View<T>(y), red, inner, 1, init, scale, scaled ? 1 : 0);
+                return;
+            }
             var partial = d.Temp(x.DType, [outputs * chunks]);
             try
             {
-                var k1 = d.Load(ReduceKernels.ReducePartial<TR, T>,
-                    acc => acc.LoadKernel<ArrayView<T>, ArrayView<T>, int, int, int, T>(ReduceKernels.ReducePartial<TR, T>));
                 k1(d.Stream, new KernelConfig(outputs * chunks, t, SharedMemoryConfig.RequestDynamic<T>(t)),
-                    CudaDevice.View<T>(x), CudaDevice.View<T>(partial), red, inner, chunks, init);
+                    CudaDevice.View<T>(x), CudaDevice.View<T>(partial), red, inner, chunks, init, T.One, 0);
                 var k2 = d.Load(ReduceKernels.CombinePartials<TR, T>,
                     acc => acc.LoadKernel<ArrayView<T>, ArrayView<T>, int, int, T, int>(ReduceKernels.CombinePartials<TR, T>));
                 k2(d.Stream, d.Config(outputs), CudaDevice.View<T>(partial), CudaDevice.View<T>(y), outputs, chunks, scale, scaled ? 1 : 0);
