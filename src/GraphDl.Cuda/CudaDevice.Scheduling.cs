@@ -30,13 +30,14 @@ public sealed partial class CudaDevice
     /// the inputs an op updates in place, for copies still reading them); what it allocates, writes through the device
     /// (strided copies, fills, uploads) or returns as new outputs is marked with its stream position; what it frees goes
     /// back once that position is known.</summary>
-    /// A batch (<see cref="Plan.Step.Batch"/>) is one piece of compute work with the reads and writes of all its steps.
+    /// A batch or a fused chain (<see cref="Plan.Step.Batch"/>, <see cref="Plan.Step.Chain"/>) is one piece of compute
+    /// work with the reads and writes of all its steps.
     void RunScheduled(KernelContext context, GpuKernel kernel)
     {
         var run = new Running();
         var leader = context.step;
         var values = context.frame.Values;
-        foreach (var step in leader.Batch ?? [leader])
+        foreach (var step in leader.Batch ?? leader.Chain ?? [leader])
         {
             int refs = step.Node!.Def.RefInputs;
             for (int i = 0; i < step.Inputs.Length; i++)
@@ -53,7 +54,7 @@ public sealed partial class CudaDevice
             scheduler!.Kernel(leader.Node!.Name, run.Reads, run.Writes, _ =>
             {
                 kernel(context, this);
-                foreach (var step in leader.Batch ?? [leader])
+                foreach (var step in leader.Batch ?? leader.Chain ?? [leader])
                 {
                     context.step = step;
                     MarkOutputs(context, run);

@@ -399,7 +399,7 @@ public sealed partial class CudaDevice : GraphDl.Devices.Device, IDisposable
     /// <inheritdoc/>
     protected override void RunCore(KernelContext context)
     {
-        var kernel = (context.step.Batch != null ? ApplyOp.Batched(context.Node.Def) : GpuKernels.Get(context.Node.Def))
+        var kernel = (context.step.Chain != null ? FusedOp.BiasRelu : context.step.Batch != null ? ApplyOp.Batched(context.Node.Def) : GpuKernels.Get(context.Node.Def))
             ?? throw context.Error($"{context.Node.Type} has no GPU kernel (the planner should have placed it on the CPU)");
         lock (gate)
         {
@@ -434,6 +434,18 @@ public sealed partial class CudaDevice : GraphDl.Devices.Device, IDisposable
 
     /// <inheritdoc/>
     public override bool CanBatch(IReadOnlyList<Operation> batch, Operation next) => BatchUpdates && ApplyOp.CanBatch(batch, next);
+
+    /// <summary>Whether a bias add (Add of a vector along the last axis, or BiasAdd) and the ReLU that is the only reader
+    /// of its sum run as one kernel, the sum never stored (bit for bit the two kernels' result). Read when a run plan is
+    /// built. On unless <c>GRAPHDL_CUDA_FUSE=0</c>. Traced runs launch each node by itself.</summary>
+    public bool FuseOps { get; set; } = Environment.GetEnvironmentVariable("GRAPHDL_CUDA_FUSE") != "0";
+
+    /// <summary>Fused launches so far (<see cref="FuseOps"/>).</summary>
+    public long FusedLaunches => fusedLaunches;
+    internal long fusedLaunches;
+
+    /// <inheritdoc/>
+    public override bool CanFuse(Operation first, Operation next) => FuseOps && FusedOp.CanFuse(first, next);
 
     IntPtr cublas;
     bool cublasTried;

@@ -151,20 +151,21 @@ public static class Program
                 {
                     failed++;
                     Console.WriteLine($"FAIL {name}: CPU {string.Join(", ", cpu)} GPU {string.Join(", ", gpuLoss)}");
-                    // Batched optimizer updates are the newest GPU path: the same steps with one launch per variable tell
-                    // a fault there from one elsewhere.
-                    if (gpu.BatchUpdates)
+                    // Batched optimizer updates and fused bias+ReLU kernels are the newest GPU paths: the same steps
+                    // with one launch per variable and per node tell a fault there from one elsewhere.
+                    if (gpu.BatchUpdates || gpu.FuseOps)
                     {
-                        gpu.BatchUpdates = false;
+                        var (batchBefore, fuseBefore) = (gpu.BatchUpdates, gpu.FuseOps);
+                        gpu.BatchUpdates = gpu.FuseOps = false;
                         try
                         {
                             var single = Training.Run(gpu, m, batch, steps, seed).Losses;
                             double w1 = cpu.Zip(single, (a, b) => Math.Abs((double)a - b) / Math.Max(1e-12, Math.Abs((double)a))).Max();
-                            unbatched = $"; unbatched updates: max rel diff {w1:G3}";
-                            Console.WriteLine($"{name}: with one update launch per variable (GRAPHDL_CUDA_BATCH_UPDATES=0): max rel diff {w1:G3}");
+                            unbatched = $"; unbatched, unfused: max rel diff {w1:G3}";
+                            Console.WriteLine($"{name}: one launch per variable and per node (GRAPHDL_CUDA_BATCH_UPDATES=0 GRAPHDL_CUDA_FUSE=0): max rel diff {w1:G3}");
                         }
-                        catch (Exception e) { unbatched = $"; unbatched updates: {e.GetType().Name}"; }
-                        finally { gpu.BatchUpdates = true; }
+                        catch (Exception e) { unbatched = $"; unbatched, unfused: {e.GetType().Name}"; }
+                        finally { (gpu.BatchUpdates, gpu.FuseOps) = (batchBefore, fuseBefore); }
                     }
                 }
                 Add(new(name, $"max rel diff {worst:G3}", $"{(ok ? "ok" : "FAIL")} (<= {threshold:G2}); {m.Name} b{batch}, cpu loss {cpu[0]:G4} -> {cpu[^1]:G4}{unbatched}"));
@@ -199,11 +200,12 @@ public static class Program
         {
             Bench(name, () =>
             {
-                long l0 = gpu.BatchedLaunches, u0 = gpu.BatchedUpdates;
+                long l0 = gpu.BatchedLaunches, u0 = gpu.BatchedUpdates, f0 = gpu.FusedLaunches;
                 var r = Training.Run(gpu, m, batch, 25, seed, warmup: 5, maxTimedSeconds: 20, profile: true);
                 Console.WriteLine($"{name}: losses {string.Join(" ", r.Losses.Select(l => l.ToString("G4")))}");
                 Console.WriteLine($"{name}: {gpu.BatchedUpdates - u0} variable updates in {gpu.BatchedLaunches - l0} batched launches " +
-                    $"over {r.Losses.Length} steps{(gpu.BatchUpdates ? "" : " (GRAPHDL_CUDA_BATCH_UPDATES=0)")}");
+                    $"over {r.Losses.Length} steps{(gpu.BatchUpdates ? "" : " (GRAPHDL_CUDA_BATCH_UPDATES=0)")}, " +
+                    $"{gpu.FusedLaunches - f0} fused bias+ReLU launches{(gpu.FuseOps ? "" : " (GRAPHDL_CUDA_FUSE=0)")}");
                 Console.WriteLine($"{name}: one more step traced, host time by op type (launches and waits; kernels run asynchronously): {r.Profile}");
                 if (!r.Losses.All(float.IsFinite)) throw new InvalidOperationException($"loss not finite: {string.Join(", ", r.Losses)}");
                 return (r.MedianMs, $"ms/step (median of {r.Timed}; first step {r.FirstMs:F0} ms)");

@@ -138,6 +138,9 @@ public static class GpuKernels
         AddApply(ApplyOps.ApplyCenteredRMSProp, (c, d, v) => ApplyOp.RMSProp<float>(c, d, v, true), (c, d, v) => ApplyOp.RMSProp<double>(c, d, v, true));
         AddApply(ApplyOps.ApplyAdam, ApplyOp.Adam<float>, ApplyOp.Adam<double>);
 
+        // Kernels of fused pairs (no op of their own): compiled by the PTX test like the rest.
+        KernelLists.Add(FusedOp.Kernels);
+
         // RandomUniform: the CPU's generator, bit for bit (the normal samplers stay on the CPU: CpuOnlyOps says why).
         Add(RandomOps.RandomUniform, RandomOp.Uniform, RandomOp.Kernels, hostInputs: [0]);
 

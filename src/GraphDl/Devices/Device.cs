@@ -94,6 +94,12 @@ public abstract class Device
     /// default.</summary>
     public virtual bool CanBatch(IReadOnlyList<Operation> batch, Operation next) => false;
 
+    /// <summary>Whether <paramref name="next"/>, planned on this device right after <paramref name="first"/> and the
+    /// only reader of its output in the run (the planner checks that: not fetched, no other consumer), can run in one
+    /// kernel with it, the output never stored (a bias add and the ReLU after it). The planner then hands both to
+    /// <see cref="Run"/> as one step. False by default.</summary>
+    public virtual bool CanFuse(Operation first, Operation next) => false;
+
     /// <summary>Wraps an allocation of this device as an array of <paramref name="dims"/> whose buffer holds
     /// <paramref name="capacity"/> elements (for devices whose memory is not a host array).</summary>
     protected static NDArray Wrap<TBuffer>(DType dtype, ReadOnlySpan<int> dims, TBuffer buffer, long capacity) where TBuffer : class =>

@@ -28,6 +28,10 @@ internal sealed class Plan
         /// <summary>In <see cref="RunSteps"/> only: consecutive steps of this device that run as one launch
         /// (<see cref="Device.CanBatch"/>), this step's node first; <see cref="Release"/> is theirs together.</summary>
         public Step[]? Batch;
+        /// <summary>In <see cref="RunSteps"/> only: two consecutive steps of this device that run as one kernel
+        /// (<see cref="Device.CanFuse"/>): this step's node, then the only reader of its output, which is never stored;
+        /// <see cref="Release"/> is theirs together.</summary>
+        public Step[]? Chain;
     }
 
     public required Tensor[] Feeds;
@@ -245,8 +249,9 @@ internal sealed class Plan
         return placed;
     }
 
-    /// <summary>The run steps with each batch of consecutive device steps that the device runs as one launch
-    /// (<see cref="Device.CanBatch"/>) replaced by one step holding them. Copies from the host to that device between
+    /// <summary>The run steps with each pair of steps the device fuses into one kernel (<see cref="Device.CanFuse"/>)
+    /// and each batch of consecutive device steps that it runs as one launch (<see cref="Device.CanBatch"/>) replaced by
+    /// one step holding them. Copies from the host to that device between
     /// the members (a fed delta, say) move before the batch: their sources are host values made before it, and the
     /// slots they release are released after the batch instead. Traced runs keep running <see cref="Steps"/> one by one,
     /// so that every node has its own timing.</summary>
@@ -261,6 +266,19 @@ internal sealed class Plan
         {
             var st = steps[i];
             int j = i + 1;
+            // A step and the only reader of its single output, right after it on the same device: one kernel.
+            if (st.Node is { Outputs.Length: 1 } first && !st.Host && j < steps.Count && steps[j] is { Node: { } reader } sn
+                && ReferenceEquals(sn.Device, st.Device) && Array.IndexOf(sn.Inputs, st.OutBase) >= 0
+                && Array.IndexOf(sn.Release, st.OutBase) >= 0 && st.Device.CanFuse(first, reader))
+            {
+                result.Add(new Step
+                {
+                    Node = first, Device = st.Device, Inputs = st.Inputs, OutBase = st.OutBase, Host = false, Chain = [st, sn],
+                    Release = [.. st.Release, .. sn.Release],
+                });
+                i = j + 1;
+                continue;
+            }
             members.Clear();
             hoisted.Clear();
             if (st.Node != null && !st.Host)
