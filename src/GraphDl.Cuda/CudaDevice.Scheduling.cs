@@ -37,7 +37,7 @@ public sealed partial class CudaDevice
         var run = new Running();
         var leader = context.step;
         var values = context.frame.Values;
-        foreach (var step in leader.Batch ?? leader.Chain ?? [leader])
+        foreach (var step in leader.Members)
         {
             int refs = step.Node!.Def.RefInputs;
             for (int i = 0; i < step.Inputs.Length; i++)
@@ -54,7 +54,7 @@ public sealed partial class CudaDevice
             scheduler!.Kernel(leader.Node!.Name, run.Reads, run.Writes, _ =>
             {
                 kernel(context, this);
-                foreach (var step in leader.Batch ?? leader.Chain ?? [leader])
+                foreach (var step in leader.Members)
                 {
                     context.step = step;
                     MarkOutputs(context, run);

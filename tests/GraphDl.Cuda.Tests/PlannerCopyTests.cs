@@ -9,6 +9,25 @@ public class PlannerCopyTests
 {
     static SessionOptions OnGpu(bool streams) => new() { Devices = [GpuFixture.For(streams)], DefaultDevice = "/gpu:0" };
 
+    /// <summary>The options with the placement log on, into <paramref name="log"/>.</summary>
+    static SessionOptions Logged(SessionOptions options, List<string> log) =>
+        new() { Devices = options.Devices, DefaultDevice = options.DefaultDevice, LogDevicePlacement = true, PlacementLog = log.Add };
+
+    /// <summary>Trains the graph <paramref name="build"/> makes for <paramref name="steps"/> steps on one batch in a new
+    /// session, tracing the last step; returns every step's loss.</summary>
+    static float[] TrainLosses(Func<(Graph G, Tensor X, Tensor Y, Tensor Loss, Operation Train)> build, SessionOptions? options,
+        NDArray xs, NDArray ys, int steps, out StepTrace trace)
+    {
+        var (g, x, y, loss, train) = build();
+        using var s = new Session(g, options);
+        s.Run(g.GlobalVariablesInitializer());
+        var losses = new float[steps];
+        for (int i = 0; i < steps - 1; i++) losses[i] = s.Run([loss], [(x, xs), (y, ys)], [train])[0].Item<float>();
+        trace = Trace(s, [loss], [(x, xs), (y, ys)], [train], out var last);
+        losses[^1] = last[0].Item<float>();
+        return losses;
+    }
+
     static StepTrace Trace(Session s, Tensor[] fetches, (Tensor, NDArray)[] feeds, Operation[] targets, out NDArray[] results)
     {
         var trace = new StepTrace();
@@ -94,40 +113,25 @@ public class PlannerCopyTests
     [Test]
     public void LearningRateSchedule_ReadOnTheHost_RunsThere_UnlessScopedToTheGpu([Values(true, false)] bool scoped)
     {
-        Graph Build(out Tensor x, out Tensor y, out Tensor loss, out Operation train)
+        (Graph, Tensor, Tensor, Tensor, Operation) Build()
         {
             var g = new Graph();
-            x = g.Placeholder(DType.Float32, Shape.Of(-1, 6), "x");
-            y = g.Placeholder(DType.Int32, Shape.Of(-1), "y");
+            var x = g.Placeholder(DType.Float32, Shape.Of(-1, 6), "x");
+            var y = g.Placeholder(DType.Int32, Shape.Of(-1), "y");
             var r = new Random(3);
             var w = g.Variable(NDArray.From(Enumerable.Range(0, 18).Select(_ => (float)(r.NextDouble() - 0.5)).ToArray(), 6, 3), "w");
-            loss = g.SparseSoftmaxCrossEntropyLoss(y, g.MatMul(x, w));
+            var loss = g.SparseSoftmaxCrossEntropyLoss(y, g.MatMul(x, w));
             var step = TrainUtil.GetOrCreateGlobalStep(g);
             Tensor lr;
             if (scoped) using (g.Device("/gpu:0")) lr = LearningRates.ExponentialDecay(g, 0.5, step.Value, 2, 0.7);
             else lr = LearningRates.ExponentialDecay(g, 0.5, step.Value, 2, 0.7);
-            train = new GradientDescentOptimizer(lr).Minimize(loss, step);
-            return g;
+            return (g, x, y, loss, new GradientDescentOptimizer(lr).Minimize(loss, step));
         }
         var xs = NDArray.From(Enumerable.Range(0, 5 * 6).Select(i => (float)Math.Cos(i)).ToArray(), 5, 6);
         var ys = NDArray.From(Enumerable.Range(0, 5).Select(i => i % 3).ToArray(), 5);
-        float[] Losses(SessionOptions? options, out StepTrace trace)
-        {
-            var g = Build(out var x, out var y, out var loss, out var train);
-            using var s = new Session(g, options);
-            s.Run(g.GlobalVariablesInitializer());
-            var losses = new float[5];
-            trace = new StepTrace();
-            for (int i = 0; i < losses.Length; i++)
-                losses[i] = s.Run([loss], [(x, xs), (y, ys)], [train], i == 4 ? new RunOptions { TraceLevel = RunTraceLevel.FullTrace } : null,
-                    i == 4 ? trace : null)[0].Item<float>();
-            return losses;
-        }
         var log = new List<string>();
-        var cpu = Losses(null, out _);
-        var options = OnGpu(streams: true);
-        options = new SessionOptions { Devices = options.Devices, DefaultDevice = options.DefaultDevice, LogDevicePlacement = true, PlacementLog = log.Add };
-        var gpu = Losses(options, out var trace);
+        var cpu = TrainLosses(Build, null, xs, ys, 5, out _);
+        var gpu = TrainLosses(Build, Logged(OnGpu(streams: true), log), xs, ys, 5, out var trace);
         Assert.That(cpu[4], Is.LessThan(cpu[0]), "the model should learn");
         // Bit for bit when the schedule runs on the host (same float64 arithmetic); within 1e-5 relative otherwise.
         for (int i = 0; i < cpu.Length; i++) Assert.That(gpu[i], Is.EqualTo(cpu[i]).Within(1e-3).Percent, $"loss at step {i}");
@@ -182,39 +186,25 @@ public class PlannerCopyTests
     [Test]
     public void AMeanLossGradient_IsDividedOnTheHost_AndOneScalarIsCopied([Values(true, false)] bool streams)
     {
-        Graph Build(out Tensor x, out Tensor y, out Tensor loss, out Operation train)
+        (Graph, Tensor, Tensor, Tensor, Operation) Build()
         {
             var g = new Graph();
-            x = g.Placeholder(DType.Float32, Shape.Of(-1, 6), "x");
-            y = g.Placeholder(DType.Int32, Shape.Of(-1), "y");
+            var x = g.Placeholder(DType.Float32, Shape.Of(-1, 6), "x");
+            var y = g.Placeholder(DType.Int32, Shape.Of(-1), "y");
             var r = new Random(5);
             var w = g.Variable(NDArray.From(Enumerable.Range(0, 18).Select(_ => (float)(r.NextDouble() - 0.5)).ToArray(), 6, 3), "w");
             var b = g.Variable(NDArray.Zeros(DType.Float32, 3), "b");
-            loss = g.Mean(g.SparseSoftmaxCrossEntropyWithLogits(y, g.MatMul(x, w) + b), name: "loss");
-            train = new GradientDescentOptimizer(0.5).Minimize(loss);
-            return g;
+            var loss = g.Mean(g.SparseSoftmaxCrossEntropyWithLogits(y, g.MatMul(x, w) + b), name: "loss");
+            return (g, x, y, loss, new GradientDescentOptimizer(0.5).Minimize(loss));
         }
         var xs = NDArray.From(Enumerable.Range(0, 7 * 6).Select(i => (float)Math.Sin(0.7 * i)).ToArray(), 7, 6);
         var ys = NDArray.From(Enumerable.Range(0, 7).Select(i => i % 3).ToArray(), 7);
-        float[] Losses(SessionOptions? options, out StepTrace? trace, List<string>? log = null)
-        {
-            var g = Build(out var x, out var y, out var loss, out var train);
-            if (options != null && log != null)
-                options = new SessionOptions { Devices = options.Devices, DefaultDevice = options.DefaultDevice, LogDevicePlacement = true, PlacementLog = log.Add };
-            using var s = new Session(g, options);
-            s.Run(g.GlobalVariablesInitializer());
-            var losses = new float[4];
-            for (int i = 0; i < 3; i++) losses[i] = s.Run([loss], [(x, xs), (y, ys)], [train])[0].Item<float>();
-            trace = Trace(s, [loss], [(x, xs), (y, ys)], [train], out var last);
-            losses[3] = last[0].Item<float>();
-            return losses;
-        }
-        var cpu = Losses(null, out _);
+        var cpu = TrainLosses(Build, null, xs, ys, 4, out _);
         var log = new List<string>();
-        var gpu = Losses(OnGpu(streams), out var trace, log);
+        var gpu = TrainLosses(Build, Logged(OnGpu(streams), log), xs, ys, 4, out var trace);
         Assert.That(cpu[3], Is.LessThan(cpu[0]), "the model should learn");
         for (int i = 0; i < cpu.Length; i++) Assert.That(gpu[i], Is.EqualTo(cpu[i]).Within(1e-3).Percent, $"loss at step {i}");
-        var grad = trace!.Nodes.Where(n => n.Node.StartsWith("gradients/loss_grad/") || n.Node.StartsWith("gradients/grad_ys")).ToList();
+        var grad = trace.Nodes.Where(n => n.Node.StartsWith("gradients/loss_grad/") || n.Node.StartsWith("gradients/grad_ys")).ToList();
         foreach (var op in new[] { "Cast", "RealDiv", "Fill" })
             Assert.That(grad.Where(n => n.OpType == op).Select(n => n.Device), Is.Not.Empty.And.All.EqualTo("/cpu:0"), op);
         Assert.That(grad.Single(n => n.OpType == "BroadcastTo").Device, Is.EqualTo("/gpu:0"), "the batch-sized broadcast stays on the GPU");
@@ -241,8 +231,7 @@ public class PlannerCopyTests
         var hist = g.HistogramSummary("doubled", doubled);
         var gpuSum = g.Sum(g.Relu(x), [0]) + g.Sum(small, [0, 1]) + g.Sum(large, [0, 1]) + scoped;
         var log = new List<string>();
-        var on = OnGpu(streams: true);
-        using var s = new Session(g, new SessionOptions { Devices = on.Devices, DefaultDevice = on.DefaultDevice, LogDevicePlacement = true, PlacementLog = log.Add });
+        using var s = new Session(g, Logged(OnGpu(streams: true), log));
         var xs = NDArray.From(new float[] { 1, -2, 3 }, 3);
         var trace = Trace(s, [gpuSum, hist], [(x, xs)], [], out var r);
         Assert.That(r[0].Item<float>(), Is.EqualTo(4f + 128f + 144f + 3f));

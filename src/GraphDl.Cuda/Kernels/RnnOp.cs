@@ -66,9 +66,6 @@ internal static class RnnOp
         k(d.Stream, d.Config(rows * n), CudaDevice.View<T>(dst), CudaDevice.View<T>(bias), rows, n, ld, col0);
     }
 
-    static void ColumnSums<T>(CudaDevice d, NDArray src, NDArray db, int rows, int n, int ld, int col0) where T : unmanaged, INumber<T> =>
-        ReduceOp.ColumnSums(d, src, db, rows, n, ld, col0);
-
     /// <summary>z [B·T, I+H] = [x | the state each step read] (<see cref="RnnKernels.StepInputs{T}"/>), a temporary.</summary>
     static NDArray StepInputs<T>(CudaDevice d, NDArray x, NDArray h0, NDArray y, RnnStep s) where T : unmanaged
     {
@@ -137,7 +134,7 @@ internal static class RnnOp
             z = StepInputs<T>(d, x, c.Input(2), y, s);
             MatMulOp.Gemm(d, new(z, 0, I + H), new(da, 0, H), new(dw, 0, H), I + H, H, B * T_, true, false, false);
             MatMulOp.Gemm(d, new(da, 0, H), new(w, 0, H), new(dx, 0, I), B * T_, I, H, false, true, false);
-            ColumnSums<T>(d, da, db, B * T_, H, H, 0);
+            ReduceOp.ColumnSums(d, da, db, B * T_, H, H, 0);
         }
         finally
         {
@@ -226,8 +223,8 @@ internal static class RnnOp
             MatMulOp.Gemm(d, new(da, 2 * H, G), new(wc, 0, H), new(dx, 0, I), B * T_, I, H, false, true, true);
             MatMulOp.Gemm(d, new(zg, 0, I + H), new(da, 0, G), new(dwg, 0, 2 * H), I + H, 2 * H, B * T_, true, false, false);
             MatMulOp.Gemm(d, new(zc, 0, I + H), new(da, 2 * H, G), new(dwc, 0, H), I + H, H, B * T_, true, false, false);
-            ColumnSums<T>(d, da, dbg, B * T_, 2 * H, G, 0);
-            ColumnSums<T>(d, da, dbc, B * T_, H, G, 2 * H);
+            ReduceOp.ColumnSums(d, da, dbg, B * T_, 2 * H, G, 0);
+            ReduceOp.ColumnSums(d, da, dbc, B * T_, H, G, 2 * H);
         }
         finally
         {
@@ -317,7 +314,7 @@ internal static class RnnOp
             z = StepInputs<T>(d, x, h0, y, s);
             MatMulOp.Gemm(d, new(z, 0, I + H), new(da, 0, G), new(dw, 0, G), I + H, G, B * T_, true, false, false);
             MatMulOp.Gemm(d, new(da, 0, G), new(w, 0, G), new(dx, 0, I), B * T_, I, G, false, true, false);
-            ColumnSums<T>(d, da, db, B * T_, G, G, 0);
+            ReduceOp.ColumnSums(d, da, db, B * T_, G, G, 0);
         }
         finally
         {
